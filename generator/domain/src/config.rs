@@ -1,0 +1,235 @@
+//! `campaign.yaml`: what a campaign says about itself.
+
+use serde::{Deserialize, Serialize};
+
+/// The whole of `campaign.yaml`. Unknown keys are refused so that a typo
+/// (`titel:`) is reported instead of silently ignored; free keys go under
+/// `extra`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignConfig {
+    pub title: String,
+    /// Where the site is published, e.g. `https://claire-martin.fr`.
+    pub base_url: String,
+    /// The site's language (`fr` or `en`): picks the theme's strings and
+    /// how dates are written.
+    pub language: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    /// IANA time zone used for events that name none.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    #[serde(default)]
+    pub candidate: Option<Candidate>,
+    #[serde(default)]
+    pub social: Vec<Link>,
+    #[serde(default)]
+    pub menus: Menus,
+    #[serde(default)]
+    pub forms: FormSettings,
+    /// Declared interests supporters can pick (ecology, housing...). Page
+    /// tags with the same id link to them.
+    #[serde(default)]
+    pub interests: Vec<Choice>,
+    /// Skills a volunteer can offer.
+    #[serde(default)]
+    pub skills: Vec<Choice>,
+    #[serde(default)]
+    pub donations: DonationSettings,
+    /// Default number of pages per listing page.
+    #[serde(default = "default_paginate_by")]
+    pub paginate_by: usize,
+    #[serde(default)]
+    pub extra: serde_yaml_free::Map,
+}
+
+/// Free-form values kept as they were written; a tiny alias so the domain
+/// crate does not need a YAML dependency.
+pub mod serde_yaml_free {
+    pub type Map = std::collections::BTreeMap<String, FreeValue>;
+
+    /// Any value a campaign writes under `extra`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, PartialEq)]
+    #[serde(untagged)]
+    pub enum FreeValue {
+        Null,
+        Bool(bool),
+        Integer(i64),
+        Float(f64),
+        Text(String),
+        List(Vec<FreeValue>),
+        Map(std::collections::BTreeMap<String, FreeValue>),
+    }
+}
+
+fn default_theme() -> String {
+    "default".to_owned()
+}
+
+fn default_timezone() -> String {
+    "Europe/Paris".to_owned()
+}
+
+fn default_paginate_by() -> usize {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Candidate {
+    pub name: String,
+    #[serde(default)]
+    pub role: String,
+    /// Path of a portrait under `static/`, e.g. `/images/claire.jpg`.
+    #[serde(default)]
+    pub photo: Option<String>,
+    /// How the candidate signs emails and letters.
+    #[serde(default)]
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Menus {
+    #[serde(default)]
+    pub main: Vec<Link>,
+    #[serde(default)]
+    pub footer: Vec<Link>,
+}
+
+/// Where the site's forms post and how submissions are treated.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormSettings {
+    /// Base URL of the form functions: `/api` when they share the site's
+    /// origin (CloudFront routes `/api/*`, and `estrade serve` mounts them
+    /// there), or a full URL.
+    #[serde(default = "default_endpoint")]
+    pub endpoint: String,
+    /// Origins allowed to post, besides `base_url`'s own.
+    #[serde(default)]
+    pub origins: Vec<String>,
+    /// Ask new supporters to confirm their address through a signed link.
+    #[serde(default = "default_true")]
+    pub double_opt_in: bool,
+}
+
+impl Default for FormSettings {
+    fn default() -> Self {
+        FormSettings {
+            endpoint: default_endpoint(),
+            origins: Vec::new(),
+            double_opt_in: true,
+        }
+    }
+}
+
+fn default_endpoint() -> String {
+    "/api".to_owned()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One option of a multiple choice: a stable id stored with the supporter,
+/// and the label shown.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DonationSettings {
+    /// Suggested amounts, in whole units of `currency`.
+    #[serde(default = "default_amounts")]
+    pub amounts: Vec<u32>,
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Legal cap per donor, in whole units (4,600 EUR for a French
+    /// candidate per election).
+    #[serde(default = "default_cap")]
+    pub cap_per_donor: u32,
+}
+
+impl Default for DonationSettings {
+    fn default() -> Self {
+        DonationSettings {
+            amounts: default_amounts(),
+            currency: default_currency(),
+            cap_per_donor: default_cap(),
+        }
+    }
+}
+
+fn default_amounts() -> Vec<u32> {
+    vec![10, 20, 50, 100, 200]
+}
+
+fn default_currency() -> String {
+    "EUR".to_owned()
+}
+
+fn default_cap() -> u32 {
+    4600
+}
+
+impl CampaignConfig {
+    /// Problems a YAML parser cannot see, each as `(key, message)`.
+    pub fn validate(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://")) {
+            problems.push((
+                "base_url",
+                format!(
+                    "`{}` is not an absolute URL; write it like `https://example.org`",
+                    self.base_url
+                ),
+            ));
+        }
+        if !matches!(self.language.as_str(), "fr" | "en") {
+            problems.push((
+                "language",
+                format!(
+                    "`{}` is not a language the theme speaks; use `fr` or `en`",
+                    self.language
+                ),
+            ));
+        }
+        if jiff::tz::TimeZone::get(&self.timezone).is_err() {
+            problems.push((
+                "timezone",
+                format!(
+                    "`{}` is not an IANA time zone; write it like `Europe/Paris`",
+                    self.timezone
+                ),
+            ));
+        }
+        if self.paginate_by == 0 {
+            problems.push(("paginate_by", "must be at least 1".to_owned()));
+        }
+        problems
+    }
+
+    /// The site's address without a trailing slash.
+    pub fn base(&self) -> &str {
+        self.base_url.trim_end_matches('/')
+    }
+
+    /// Absolute URL of a site path (`/news/`).
+    pub fn permalink(&self, path: &str) -> String {
+        format!("{}{}", self.base(), path)
+    }
+}

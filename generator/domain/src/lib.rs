@@ -1,0 +1,16 @@
+//! The shapes every part of Estrade agrees on.
+//!
+//! The generator reads them from a campaign's `campaign.yaml` and front
+//! matter; the form functions read the same shapes from what the generator
+//! built. Nothing here depends on AWS, tokio or a web framework, so each
+//! function binary stays small and the two sides cannot drift apart.
+
+pub mod config;
+pub mod event;
+pub mod forms;
+pub mod ics;
+pub mod text;
+
+pub use config::CampaignConfig;
+pub use event::{Event, EventFrontMatter};
+pub use forms::{Field, FieldKind, FormDefinition, FormName};
