@@ -208,7 +208,8 @@ def write_estrade_site(root):
 
 # Hugo layouts giving the same pages estrade's default theme gives: a base
 # with navigation, a page, a paginated listing, the tags index, a tag's
-# paginated listing, a feed and a 404 page. Kept plain on purpose: the point
+# paginated listing, feeds (the whole site's news and each section's, 20
+# entries with their full text, as estrade's Atom feeds) and a 404 page. Kept plain on purpose: the point
 # is the generator's own work, not template tricks.
 HUGO_CONFIG = """\
 baseURL = "https://bench.example/"
@@ -222,7 +223,7 @@ disableHugoGeneratorInject = true
   tag = "tags"
 
 [outputs]
-  home = ["HTML"]
+  home = ["HTML", "RSS"]
   section = ["HTML", "RSS"]
   taxonomy = ["HTML"]
   term = ["HTML"]
@@ -289,7 +290,8 @@ Page {{ .PageNumber }} of {{ .TotalPages }}
 <title>{{ .Title }} | {{ site.Title }}</title>
 <link>{{ .Permalink }}</link>
 <description>{{ .Title }}</description>
-{{ range first 20 .Pages }}<item><title>{{ .Title }}</title><link>{{ .Permalink }}</link>
+{{ $pages := .Pages }}{{ if .IsHome }}{{ $pages = where site.RegularPages "Section" "in" (slice "news" "agenda") }}{{ end }}
+{{ range first 20 $pages }}<item><title>{{ .Title }}</title><link>{{ .Permalink }}</link>
 <guid>{{ .Permalink }}</guid><pubDate>{{ .Date.Format "Mon, 02 Jan 2006 15:04:05 -0700" }}</pubDate>
 <description>{{ .Content | html }}</description></item>{{ end }}
 </channel></rss>
