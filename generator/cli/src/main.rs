@@ -1,1 +1,60 @@
-fn main() {}
+//! The `estrade` command.
+
+mod build;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Estrade: a campaign's website, supporters and email, from a git repository.
+#[derive(Parser)]
+#[command(name = "estrade", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the site into DIR/public (or --out).
+    Build(build::BuildArgs),
+    /// Check the site without writing anything: front matter, templates,
+    /// links, anchors and images, all reported at once.
+    Check(build::CheckArgs),
+    /// Build, serve on 127.0.0.1, rebuild on every change and reload the
+    /// browser.
+    Serve(serve::ServeArgs),
+    /// Create a new campaign in DIR from the example campaign.
+    New {
+        /// Folder to create (must not exist, or be empty).
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(args) => build::build(&args),
+        Command::Check(args) => build::check(&args),
+        Command::Serve(args) => serve::serve(args),
+        Command::New { dir } => new(&dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn new(dir: &std::path::Path) -> Result<(), String> {
+    let files = estrade_site::scaffold::create(dir).map_err(|e| format!("error: {e}"))?;
+    println!(
+        "Created a campaign in {} ({files} files). Next: cd {} && estrade serve",
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
+}

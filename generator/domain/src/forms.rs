@@ -39,11 +39,12 @@ impl FormName {
         FormName::ALL.into_iter().find(|f| f.as_str() == name)
     }
 
-    /// Path of the form's function under the forms endpoint.
+    /// Path the form posts to under the forms endpoint. Volunteers are
+    /// supporters with more fields: the signup function takes both paths.
     pub fn endpoint_path(self) -> &'static str {
         match self {
-            // Volunteers are supporters with more fields: one function.
-            FormName::Signup | FormName::Volunteer => "signup",
+            FormName::Signup => "signup",
+            FormName::Volunteer => "volunteer",
             FormName::Rsvp => "rsvp",
             FormName::Donation => "donate",
         }
@@ -124,6 +125,14 @@ pub struct FormDefinition {
 pub const HONEYPOT_FIELD: &str = "website";
 /// Hidden field carrying the path of the page the form was on.
 pub const SOURCE_FIELD: &str = "source";
+/// Hidden field carrying the path of the page to show after success.
+pub const THANKS_FIELD: &str = "thanks";
+
+/// Countries offered in address fields, as ISO 3166 alpha-2 codes; `other`
+/// stands for the rest of the world.
+pub const COUNTRIES: [&str; 12] = [
+    "FR", "BE", "CH", "LU", "DE", "ES", "IT", "PT", "GB", "US", "CA", "other",
+];
 
 const fn field(
     name: &'static str,
