@@ -1,0 +1,162 @@
+/* Estrade forms, progressive enhancement only.
+ *
+ * Without this script every form posts as usual and the server answers with
+ * a 303 to the thank-you page. With it, the form is sent with fetch and the
+ * JSON answer is shown in place: the server's `message`, and each entry of
+ * `errors` ({field: message}) next to its field, announced through the
+ * form's live region. `{"ok": true, "redirect": "/merci/"}` goes there.
+ */
+(function () {
+  "use strict";
+
+  if (!window.fetch || !window.URLSearchParams || !window.FormData) {
+    return;
+  }
+
+  // Fields whose errors belong to another field's box.
+  var OWNER = { amount_other: "amount" };
+
+  function clearErrors(form) {
+    var old = form.querySelectorAll(".field-error");
+    for (var i = 0; i < old.length; i++) {
+      var note = old[i];
+      var described = form.querySelectorAll("[aria-describedby~='" + note.id + "']");
+      for (var j = 0; j < described.length; j++) {
+        var rest = described[j].getAttribute("aria-describedby")
+          .split(" ").filter(function (id) { return id && id !== note.id; });
+        if (rest.length) {
+          described[j].setAttribute("aria-describedby", rest.join(" "));
+        } else {
+          described[j].removeAttribute("aria-describedby");
+        }
+      }
+      note.parentNode.removeChild(note);
+    }
+    var invalid = form.querySelectorAll("[aria-invalid]");
+    for (var k = 0; k < invalid.length; k++) {
+      invalid[k].removeAttribute("aria-invalid");
+    }
+  }
+
+  // Shows `text` under the field `name`; returns the first control marked
+  // invalid, or null when the form has no such field.
+  function showFieldError(form, name, text) {
+    var box = form.querySelector("[data-field='" + (OWNER[name] || name) + "']");
+    if (!box) {
+      return null;
+    }
+    var note = document.createElement("p");
+    note.className = "field-error";
+    note.id = form.id + "-" + name + "-error";
+    note.textContent = text;
+    box.appendChild(note);
+    var controls = form.querySelectorAll("[name='" + name + "']");
+    for (var i = 0; i < controls.length; i++) {
+      var control = controls[i];
+      control.setAttribute("aria-invalid", "true");
+      var ids = control.getAttribute("aria-describedby");
+      control.setAttribute("aria-describedby", ids ? ids + " " + note.id : note.id);
+    }
+    return controls[0] || null;
+  }
+
+  function setStatus(form, text, isError) {
+    var status = form.querySelector(".form-status");
+    if (!status) {
+      return;
+    }
+    status.classList.toggle("is-error", Boolean(isError));
+    status.textContent = text || "";
+  }
+
+  function showAnswer(form, answer) {
+    if (answer.ok && answer.redirect) {
+      // Only ever to a page of this site.
+      var next = new URL(answer.redirect, window.location.href);
+      if (next.origin === window.location.origin) {
+        window.location.assign(next.href);
+        return;
+      }
+    }
+    if (answer.ok) {
+      form.reset();
+      setStatus(form, answer.message || "", false);
+      return;
+    }
+    var first = null;
+    var unplaced = [];
+    var errors = answer.errors || {};
+    Object.keys(errors).forEach(function (name) {
+      var control = showFieldError(form, name, errors[name]);
+      if (control) {
+        first = first || control;
+      } else {
+        unplaced.push(errors[name]);
+      }
+    });
+    var text = answer.message || form.getAttribute("data-invalid");
+    setStatus(form, [text].concat(unplaced).join(" "), true);
+    if (first) {
+      first.focus();
+    }
+  }
+
+  function send(form) {
+    var button = form.querySelector("[type=submit]");
+    clearErrors(form);
+    setStatus(form, form.getAttribute("data-sending"), false);
+    form.setAttribute("aria-busy", "true");
+    if (button) {
+      button.disabled = true;
+    }
+    var done = function () {
+      form.removeAttribute("aria-busy");
+      if (button) {
+        button.disabled = false;
+      }
+    };
+    fetch(form.action, {
+      method: "POST",
+      // URL-encoded, exactly as the browser would post without script.
+      body: new URLSearchParams(new FormData(form)),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin"
+    })
+      .then(function (response) {
+        return response.json().catch(function () {
+          return { ok: false, message: form.getAttribute("data-failed") };
+        });
+      })
+      .then(function (answer) {
+        done();
+        showAnswer(form, answer || {});
+      })
+      .catch(function () {
+        done();
+        setStatus(form, form.getAttribute("data-offline"), true);
+      });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-estrade-form")) {
+      return;
+    }
+    event.preventDefault();
+    if (form.getAttribute("aria-busy") !== "true") {
+      send(form);
+    }
+  });
+
+  // Typing another amount picks the "other amount" choice.
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    var radioId = target.getAttribute && target.getAttribute("data-other-for");
+    if (radioId && target.value) {
+      var radio = document.getElementById(radioId);
+      if (radio) {
+        radio.checked = true;
+      }
+    }
+  });
+})();
