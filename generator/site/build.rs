@@ -40,7 +40,9 @@ fn embed(code: &mut String, name: &str, repo: &Path, roots: &[&str]) {
     };
     let _ = writeln!(code, "pub static {name}: &[(&str, &[u8])] = &[");
     for file in files {
-        let Ok(relative) = file.strip_prefix(&strip) else { continue };
+        let Ok(relative) = file.strip_prefix(&strip) else {
+            continue;
+        };
         let relative = relative.to_string_lossy().replace('\\', "/");
         let absolute = file.canonicalize().unwrap_or(file.clone());
         let _ = writeln!(
@@ -57,7 +59,9 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) {
         files.push(path.to_path_buf());
         return;
     }
-    let Ok(entries) = std::fs::read_dir(path) else { return };
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
     for entry in entries.flatten() {
         let child = entry.path();
         let hidden = entry.file_name().to_string_lossy().starts_with('.');

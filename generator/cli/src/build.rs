@@ -34,8 +34,18 @@ pub struct CheckArgs {
 
 pub fn build(args: &BuildArgs) -> Result<(), String> {
     let started = Instant::now();
-    let options = SiteOptions { drafts: args.drafts, ..SiteOptions::default() };
+    let options = SiteOptions {
+        drafts: args.drafts,
+        ..SiteOptions::default()
+    };
     let site = Site::load(&args.root, options).map_err(|r| r.to_string())?;
+    if !site.content_problems.is_empty() {
+        // Write nothing, but still list every problem, links included.
+        return site
+            .render(&NullOutput, None)
+            .map(|_| ())
+            .map_err(|r| r.to_string());
+    }
     let out_dir = args.out.clone().unwrap_or_else(|| args.root.join("public"));
     let out = DiskOutput::prepare(&out_dir).map_err(|e| format!("error: {e}"))?;
     let stats = render_with_progress(&site, &out)?;
@@ -52,7 +62,10 @@ pub fn build(args: &BuildArgs) -> Result<(), String> {
 
 pub fn check(args: &CheckArgs) -> Result<(), String> {
     let started = Instant::now();
-    let options = SiteOptions { drafts: args.drafts, ..SiteOptions::default() };
+    let options = SiteOptions {
+        drafts: args.drafts,
+        ..SiteOptions::default()
+    };
     let site = Site::load(&args.root, options).map_err(|r| r.to_string())?;
     let stats = site.render(&NullOutput, None).map_err(|r| r.to_string())?;
     println!(
@@ -72,14 +85,21 @@ fn render_with_progress(site: &Site, out: &dyn Output) -> Result<estrade_site::B
     let drawer = show.then(|| {
         let progress = progress.clone();
         std::thread::spawn(move || {
-            if stopped.recv_timeout(estrade_site::site::PROGRESS_AFTER).is_ok() {
+            if stopped
+                .recv_timeout(estrade_site::site::PROGRESS_AFTER)
+                .is_ok()
+            {
                 return;
             }
             loop {
                 let done = progress.done.load(Ordering::Relaxed);
                 let total = progress.total.load(Ordering::Relaxed).max(1);
                 let filled = done * 30 / total;
-                eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(30 - filled.min(30)));
+                eprint!(
+                    "\r[{}{}] {done}/{total}",
+                    "#".repeat(filled),
+                    " ".repeat(30 - filled.min(30))
+                );
                 let _ = std::io::stderr().flush();
                 if stopped.recv_timeout(Duration::from_millis(100)).is_ok() {
                     break;

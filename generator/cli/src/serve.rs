@@ -54,7 +54,11 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
 
 async fn run(args: ServeArgs) -> Result<(), String> {
     let root = args.root.clone();
-    let options = SiteOptions { drafts: args.drafts, live_reload: true, ..SiteOptions::default() };
+    let options = SiteOptions {
+        drafts: args.drafts,
+        live_reload: true,
+        ..SiteOptions::default()
+    };
     let (events, _) = broadcast::channel(16);
     let shared = Arc::new(Shared {
         site: RwLock::new(MemoryOutput::default()),
@@ -73,7 +77,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| format!("error: cannot listen on {address}: {e}"))?;
-    println!("Serving {} at http://{address}/ (Ctrl+C to stop)", root.display());
+    println!(
+        "Serving {} at http://{address}/ (Ctrl+C to stop)",
+        root.display()
+    );
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -143,7 +150,10 @@ fn spawn_rebuilder(
         }
     }
     watcher
-        .watch(&root.join(estrade_site::config::FILE), RecursiveMode::NonRecursive)
+        .watch(
+            &root.join(estrade_site::config::FILE),
+            RecursiveMode::NonRecursive,
+        )
         .map_err(|e| format!("error: cannot watch campaign.yaml: {e}"))?;
     let root_for_thread = root.canonicalize().unwrap_or(root.clone());
     std::thread::spawn(move || {
@@ -194,10 +204,17 @@ fn collect_paths(event: notify::Result<notify::Event>, paths: &mut Vec<PathBuf>)
 /// Re-renders just the pages whose Markdown changed, when nothing else is
 /// affected. `false` asks for a full rebuild.
 fn update_pages(site: &mut Site, files: &[String], shared: &Shared) -> bool {
-    if !files.iter().all(|f| f.starts_with("content/") && f.ends_with(".md") && !f.ends_with("_index.md")) {
+    if !files
+        .iter()
+        .all(|f| f.starts_with("content/") && f.ends_with(".md") && !f.ends_with("_index.md"))
+    {
         return false;
     }
-    let output = shared.site.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let output = shared
+        .site
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     for file in files {
         match site.update_page(file, &output) {
             Ok(true) => {}
@@ -216,36 +233,55 @@ async fn live_events(
     State(shared): State<Arc<Shared>>,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     let receiver = shared.events.subscribe();
-    let pending = shared.problem.read().unwrap_or_else(|p| p.into_inner()).clone();
-    let stream = futures_util::stream::unfold((receiver, pending), |(mut receiver, pending)| async move {
-        if let Some(problem) = pending {
-            return Some((Ok(Event::default().data(problem)), (receiver, None)));
-        }
-        loop {
-            match receiver.recv().await {
-                Ok(message) => return Some((Ok(Event::default().data(message)), (receiver, None))),
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
+    let pending = shared
+        .problem
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let stream =
+        futures_util::stream::unfold((receiver, pending), |(mut receiver, pending)| async move {
+            if let Some(problem) = pending {
+                return Some((Ok(Event::default().data(problem)), (receiver, None)));
             }
-        }
-    });
+            loop {
+                match receiver.recv().await {
+                    Ok(message) => {
+                        return Some((Ok(Event::default().data(message)), (receiver, None)));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 async fn static_file(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
-    let site = shared.site.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let site = shared
+        .site
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let path = uri.path().trim_start_matches('/');
     let path = percent_decode(path);
     if path.split('/').any(|part| part == "..") {
         return StatusCode::BAD_REQUEST.into_response();
     }
-    let file = if path.is_empty() || path.ends_with('/') { format!("{path}index.html") } else { path.clone() };
+    let file = if path.is_empty() || path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path.clone()
+    };
     if let Some(bytes) = site.get(&file) {
         return file_response(StatusCode::OK, &file, bytes.as_ref().clone());
     }
     if site.get(&format!("{path}/index.html")).is_some() {
         let location = format!("/{path}/");
-        return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)]).into_response();
+        return (
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, location)],
+        )
+            .into_response();
     }
     match site.get("404.html") {
         Some(page) => file_response(StatusCode::NOT_FOUND, "404.html", page.as_ref().clone()),
@@ -256,7 +292,10 @@ async fn static_file(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
 fn file_response(status: StatusCode, file: &str, bytes: Vec<u8>) -> Response {
     let mut response = (status, bytes).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(file)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(file)),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -268,7 +307,13 @@ pub fn content_type(file: &str) -> &'static str {
         "css" => "text/css; charset=utf-8",
         "js" => "text/javascript; charset=utf-8",
         "json" => "application/json",
-        "xml" => if file.ends_with("atom.xml") { "application/atom+xml" } else { "application/xml" },
+        "xml" => {
+            if file.ends_with("atom.xml") {
+                "application/atom+xml"
+            } else {
+                "application/xml"
+            }
+        }
         "ics" => "text/calendar; charset=utf-8",
         "txt" => "text/plain; charset=utf-8",
         "svg" => "image/svg+xml",

@@ -208,14 +208,14 @@ mod tests {
 
     #[test]
     fn local_times_resolve_in_the_campaign_time_zone() {
-        let event = Event::resolve(&front("2027-03-14 18:30", None), page(), "Europe/Paris")
-            .unwrap();
+        let event =
+            Event::resolve(&front("2027-03-14 18:30", None), page(), "Europe/Paris").unwrap();
         assert_eq!(event.start.to_string(), "2027-03-14T17:30:00Z");
         assert_eq!(event.end.to_string(), "2027-03-14T19:30:00Z");
         assert_eq!(event.place(), "Salle des fêtes, 59300 Valenciennes");
         // Summer time: UTC+2.
-        let summer = Event::resolve(&front("2027-06-01T09:00", None), page(), "Europe/Paris")
-            .unwrap();
+        let summer =
+            Event::resolve(&front("2027-06-01T09:00", None), page(), "Europe/Paris").unwrap();
         assert_eq!(summer.start.to_string(), "2027-06-01T07:00:00Z");
     }
 
@@ -236,6 +236,9 @@ mod tests {
             "`end` (2027-03-14 17:00) is before `start` (2027-03-14 18:30)"
         );
         let zone = Event::resolve(&front("2027-03-14 18:30", None), page(), "Europe/Pari");
-        assert!(zone.unwrap_err().contains("`Europe/Pari` is not an IANA time zone"));
+        assert!(
+            zone.unwrap_err()
+                .contains("`Europe/Pari` is not an IANA time zone")
+        );
     }
 }

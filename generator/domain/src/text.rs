@@ -67,7 +67,10 @@ mod tests {
     #[test]
     fn slugs_fold_french_accents_and_collapse_punctuation() {
         assert_eq!(slugify("Écologie & Énergie"), "ecologie-energie");
-        assert_eq!(slugify("  Cœur de ville — l'été 2027 "), "coeur-de-ville-l-ete-2027");
+        assert_eq!(
+            slugify("  Cœur de ville — l'été 2027 "),
+            "coeur-de-ville-l-ete-2027"
+        );
         assert_eq!(slugify("Logement"), "logement");
         assert_eq!(slugify("---"), "");
     }

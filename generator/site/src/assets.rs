@@ -23,10 +23,16 @@ impl AssetMap {
                     let url = fingerprinted(name, &bytes);
                     entries.insert(name.clone(), (url, bytes.into_owned()));
                 }
-                Err(e) => problems.push(Diagnostic::new(&file.shown_as, format!("cannot read: {e}"))),
+                Err(e) => {
+                    problems.push(Diagnostic::new(&file.shown_as, format!("cannot read: {e}")))
+                }
             }
         }
-        if problems.is_empty() { Ok(AssetMap { entries }) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(AssetMap { entries })
+        } else {
+            Err(problems)
+        }
     }
 
     pub fn url(&self, name: &str) -> Option<&str> {
@@ -35,7 +41,9 @@ impl AssetMap {
 
     /// Every asset as (published path, bytes).
     pub fn published(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.entries.values().map(|(url, bytes)| (url.as_str(), bytes.as_slice()))
+        self.entries
+            .values()
+            .map(|(url, bytes)| (url.as_str(), bytes.as_slice()))
     }
 }
 
@@ -59,7 +67,10 @@ mod tests {
     #[test]
     fn names_carry_a_content_hash() {
         let a = fingerprinted("css/site.css", b"body{}");
-        assert!(a.starts_with("/assets/css/site.") && a.ends_with(".css"), "{a}");
+        assert!(
+            a.starts_with("/assets/css/site.") && a.ends_with(".css"),
+            "{a}"
+        );
         assert_eq!(a.len(), "/assets/css/site.".len() + 10 + ".css".len());
         assert_ne!(a, fingerprinted("css/site.css", b"body{color:red}"));
         assert!(fingerprinted("LICENSE", b"x").starts_with("/assets/LICENSE."));

@@ -40,5 +40,9 @@ pub fn load(root: &Path) -> Result<CampaignConfig, Vec<Diagnostic>> {
             Diagnostic::new(FILE, format!("{key}: {message}")).at_line(line)
         })
         .collect();
-    if problems.is_empty() { Ok(config) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(problems)
+    }
 }

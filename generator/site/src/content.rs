@@ -99,11 +99,7 @@ enum Front {
 }
 
 /// Reads `content/`: every Markdown file parsed, every other file listed.
-pub fn load(
-    root: &Path,
-    drafts: bool,
-    ctx: &RenderContext<'_>,
-) -> (Content, Vec<Diagnostic>) {
+pub fn load(root: &Path, drafts: bool, ctx: &RenderContext<'_>) -> (Content, Vec<Diagnostic>) {
     let content_dir = root.join("content");
     let mut problems = Vec::new();
     let mut markdown_files = Vec::new();
@@ -120,7 +116,9 @@ pub fn load(
             if !entry.file_type().is_file() || crate::theme::is_hidden(entry.path()) {
                 continue;
             }
-            let Ok(relative) = entry.path().strip_prefix(&content_dir) else { continue };
+            let Ok(relative) = entry.path().strip_prefix(&content_dir) else {
+                continue;
+            };
             let relative = relative.to_string_lossy().replace('\\', "/");
             if relative.ends_with(".md") {
                 markdown_files.push(relative);
@@ -159,8 +157,11 @@ fn parse_file(content_dir: &Path, relative: &str) -> Result<Parsed, Diagnostic> 
     let bytes = std::fs::read(content_dir.join(relative))
         .map_err(|e| Diagnostic::new(&file, format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        Diagnostic::new(&file, format!("is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
-            .hint("save the file as UTF-8")
+        Diagnostic::new(
+            &file,
+            format!("is not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )
+        .hint("save the file as UTF-8")
     })?;
     parse_text(relative, &text)
 }
@@ -181,7 +182,12 @@ fn parse_text(relative: &str, text: &str) -> Result<Parsed, Diagnostic> {
         .lines()
         .enumerate()
         .filter(|(_, line)| !line.starts_with([' ', '\t', '#', '-']))
-        .filter_map(|(i, line)| Some((line.split_once(':')?.0.trim().to_owned(), split.front_line + i)))
+        .filter_map(|(i, line)| {
+            Some((
+                line.split_once(':')?.0.trim().to_owned(),
+                split.front_line + i,
+            ))
+        })
         .collect();
     Ok(Parsed {
         key_lines,
@@ -198,12 +204,20 @@ fn parent_dir(relative: &str) -> &str {
 }
 
 fn dir_path(dir: &str) -> String {
-    if dir.is_empty() { "/".to_owned() } else { format!("/{dir}/") }
+    if dir.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{dir}/")
+    }
 }
 
 /// Builds sections and pages from parsed files: paths, parents, Markdown,
 /// events, sorting.
-fn assemble(files: Vec<Parsed>, ctx: &RenderContext<'_>, problems: &mut Vec<Diagnostic>) -> Content {
+fn assemble(
+    files: Vec<Parsed>,
+    ctx: &RenderContext<'_>,
+    problems: &mut Vec<Diagnostic>,
+) -> Content {
     let mut sections: Vec<Section> = Vec::new();
     let mut section_by_dir: HashMap<String, usize> = HashMap::new();
     let mut page_files = Vec::new();
@@ -225,7 +239,14 @@ fn assemble(files: Vec<Parsed>, ctx: &RenderContext<'_>, problems: &mut Vec<Diag
                     rendered: Rendered::default(),
                 });
             }
-            Front::Page(front) => page_files.push((parsed.relative, parsed.file, *front, parsed.body, parsed.body_line, parsed.key_lines)),
+            Front::Page(front) => page_files.push((
+                parsed.relative,
+                parsed.file,
+                *front,
+                parsed.body,
+                parsed.body_line,
+                parsed.key_lines,
+            )),
         }
     }
     if !section_by_dir.contains_key("") {
@@ -291,13 +312,20 @@ fn assemble(files: Vec<Parsed>, ctx: &RenderContext<'_>, problems: &mut Vec<Diag
         let path = if is_bundle {
             dir_path(&file_dir)
         } else {
-            let stem = relative.rsplit('/').next().unwrap_or(&relative).trim_end_matches(".md");
+            let stem = relative
+                .rsplit('/')
+                .next()
+                .unwrap_or(&relative)
+                .trim_end_matches(".md");
             let slug = match &front.slug {
                 Some(s) => slugify(s),
                 None => slugify(stem),
             };
             if slug.is_empty() {
-                problems.push(Diagnostic::new(&file, "this page has an empty slug").hint("name the file with letters or digits, or set `slug:`"));
+                problems.push(
+                    Diagnostic::new(&file, "this page has an empty slug")
+                        .hint("name the file with letters or digits, or set `slug:`"),
+                );
                 continue;
             }
             format!("{}{slug}/", dir_path(&file_dir))
@@ -309,7 +337,11 @@ fn assemble(files: Vec<Parsed>, ctx: &RenderContext<'_>, problems: &mut Vec<Diag
             );
             continue;
         }
-        let section_dir = if is_bundle { parent_dir(&file_dir) } else { &file_dir };
+        let section_dir = if is_bundle {
+            parent_dir(&file_dir)
+        } else {
+            &file_dir
+        };
         let section = nearest(section_dir, false);
         let section_kind = sections[section].front.kind;
         let kind = front.kind.unwrap_or(if front.event.is_some() {
@@ -322,14 +354,14 @@ fn assemble(files: Vec<Parsed>, ctx: &RenderContext<'_>, problems: &mut Vec<Diag
             }
         });
         sources.insert(relative.clone(), path.clone());
-        let tags = front
-            .tags
-            .iter()
-            .map(|t| tag(t, ctx.config))
-            .collect();
+        let tags = front.tags.iter().map(|t| tag(t, ctx.config)).collect();
         pages.push(Page {
             file,
-            dir: if is_bundle { file_dir.clone() } else { file_dir },
+            dir: if is_bundle {
+                file_dir.clone()
+            } else {
+                file_dir
+            },
             path,
             kind,
             date: None,
@@ -345,17 +377,33 @@ fn assemble(files: Vec<Parsed>, ctx: &RenderContext<'_>, problems: &mut Vec<Diag
         });
     }
 
-    let ctx = RenderContext { sources: &sources, ..*ctx };
-    let page_problems: Vec<Vec<Diagnostic>> = pages
+    let ctx = RenderContext {
+        sources: &sources,
+        ..*ctx
+    };
+    let page_problems: Vec<(Vec<Diagnostic>, bool)> = pages
         .par_iter_mut()
         .map(|page| finish_page(page, &ctx))
         .collect();
-    problems.extend(page_problems.into_iter().flatten());
+    // A page with a problem is left out, so the problem is reported once
+    // rather than again by every template that would show it.
+    let mut failed = page_problems.iter().map(|(_, unusable)| *unusable);
+    pages.retain(|_| !failed.next().unwrap_or(false));
+    problems.extend(page_problems.into_iter().flat_map(|(p, _)| p));
     let section_problems: Vec<Vec<Diagnostic>> = sections
         .par_iter_mut()
         .map(|section| {
-            let Some(file) = section.file.clone() else { return Vec::new() };
-            let (rendered, problems) = render_markdown(&section.body, section.body_line, &file, &section.dir, &section.path, &ctx);
+            let Some(file) = section.file.clone() else {
+                return Vec::new();
+            };
+            let (rendered, problems) = render_markdown(
+                &section.body,
+                section.body_line,
+                &file,
+                &section.dir,
+                &section.path,
+                &ctx,
+            );
             section.rendered = rendered;
             problems
         })
@@ -368,11 +416,20 @@ fn assemble(files: Vec<Parsed>, ctx: &RenderContext<'_>, problems: &mut Vec<Diag
     for section in &mut sections {
         sort_pages(section, &pages);
     }
-    let order: Vec<(i64, String)> = sections.iter().map(|s| (s.front.weight, s.front.title.clone())).collect();
+    let order: Vec<(i64, String)> = sections
+        .iter()
+        .map(|s| (s.front.weight, s.front.title.clone()))
+        .collect();
     for section in &mut sections {
-        section.subsections.sort_by(|a, b| order[*a].cmp(&order[*b]));
+        section
+            .subsections
+            .sort_by(|a, b| order[*a].cmp(&order[*b]));
     }
-    Content { pages, sections, assets: Vec::new() }
+    Content {
+        pages,
+        sections,
+        assets: Vec::new(),
+    }
 }
 
 /// A tag as written, shown with the campaign's label when it is one of
@@ -383,28 +440,56 @@ pub fn tag(name: &str, config: &CampaignConfig) -> Tag {
         .iter()
         .find(|i| i.id == name)
         .map_or(name, |i| i.label.as_str());
-    Tag { name: shown.to_owned(), slug: slugify(name) }
+    Tag {
+        name: shown.to_owned(),
+        slug: slugify(name),
+    }
 }
 
-fn finish_page(page: &mut Page, ctx: &RenderContext<'_>) -> Vec<Diagnostic> {
+/// Dates, Markdown and event of a page. Returns its problems, and whether
+/// the page is unusable (its templates would fail on what is missing).
+fn finish_page(page: &mut Page, ctx: &RenderContext<'_>) -> (Vec<Diagnostic>, bool) {
     let mut problems = Vec::new();
+    let mut unusable = false;
     let key_lines = page.key_lines.clone();
     let field_line = |key: &str| -> usize {
-        key_lines.iter().find(|(k, _)| k == key).map_or(2, |(_, line)| *line)
+        key_lines
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(2, |(_, line)| *line)
     };
     if let Some(date) = &page.front.date {
         match frontmatter::parse_date(date, ctx.zone) {
             Ok(t) => page.date = Some(t),
-            Err(e) => problems.push(Diagnostic::new(&page.file, format!("front matter: date: {e}")).at_line(field_line("date"))),
+            Err(e) => {
+                unusable = true;
+                problems.push(
+                    Diagnostic::new(&page.file, format!("front matter: date: {e}"))
+                        .at_line(field_line("date")),
+                );
+            }
         }
     }
     if let Some(updated) = &page.front.updated {
         match frontmatter::parse_date(updated, ctx.zone) {
             Ok(t) => page.updated = Some(t),
-            Err(e) => problems.push(Diagnostic::new(&page.file, format!("front matter: updated: {e}")).at_line(field_line("updated"))),
+            Err(e) => {
+                unusable = true;
+                problems.push(
+                    Diagnostic::new(&page.file, format!("front matter: updated: {e}"))
+                        .at_line(field_line("updated")),
+                );
+            }
         }
     }
-    let (rendered, md_problems) = render_markdown(&page.body, page.body_line, &page.file, &page.dir, &page.path, ctx);
+    let (rendered, md_problems) = render_markdown(
+        &page.body,
+        page.body_line,
+        &page.file,
+        &page.dir,
+        &page.path,
+        ctx,
+    );
     page.rendered = rendered;
     problems.extend(md_problems);
     match (&page.front.event, page.kind) {
@@ -413,21 +498,38 @@ fn finish_page(page: &mut Page, ctx: &RenderContext<'_>) -> Vec<Diagnostic> {
             let summary = page.front.description.clone().unwrap_or_default();
             match Event::resolve(
                 front,
-                EventPage { id: &page.path, title: &page.front.title, url: &url, summary: &summary },
+                EventPage {
+                    id: &page.path,
+                    title: &page.front.title,
+                    url: &url,
+                    summary: &summary,
+                },
                 &ctx.config.timezone,
             ) {
                 Ok(event) => page.event = Some(event),
-                Err(e) => problems.push(Diagnostic::new(&page.file, format!("front matter: event: {e}")).at_line(field_line("event"))),
+                Err(e) => {
+                    unusable = true;
+                    problems.push(
+                        Diagnostic::new(&page.file, format!("front matter: event: {e}"))
+                            .at_line(field_line("event")),
+                    );
+                }
             }
         }
-        (None, PageKind::Event) => problems.push(
-            Diagnostic::new(&page.file, "this page is in an events section but has no `event:` block")
+        (None, PageKind::Event) => {
+            unusable = true;
+            problems.push(
+                Diagnostic::new(
+                    &page.file,
+                    "this page is in an events section but has no `event:` block",
+                )
                 .at_line(2)
                 .hint("add `event:` with at least `start: 2027-03-14 18:30`, or `kind: page`"),
-        ),
+            );
+        }
         (None, _) => {}
     }
-    problems
+    (problems, unusable)
 }
 
 fn render_markdown(
@@ -477,7 +579,11 @@ fn render_markdown(
 /// Where a Markdown link or image points once published. Links to `.md`
 /// files become the page's path; other relative links are read from the
 /// Markdown file's folder, as a Git forge's preview reads them.
-pub fn rewrite_link(dest: &str, dir: &str, sources: &HashMap<String, String>) -> Result<String, String> {
+pub fn rewrite_link(
+    dest: &str,
+    dir: &str,
+    sources: &HashMap<String, String>,
+) -> Result<String, String> {
     if dest.is_empty() || dest.starts_with('#') || dest.starts_with("//") || has_scheme(dest) {
         return Ok(dest.to_owned());
     }
@@ -495,20 +601,31 @@ pub fn rewrite_link(dest: &str, dir: &str, sources: &HashMap<String, String>) ->
     let normal = normalize(&joined).ok_or_else(|| format!("`{dest}` climbs out of `content/`"))?;
     if normal.ends_with(".md") {
         let Some(target) = sources.get(&normal) else {
-            return Err(format!("`{dest}` links to `content/{normal}`, which is not a page of this site"));
+            return Err(format!(
+                "`{dest}` links to `content/{normal}`, which is not a page of this site"
+            ));
         };
         return Ok(format!("{target}{fragment}"));
     }
     if path_part.starts_with('/') {
         return Ok(dest.to_owned());
     }
-    let trailing = if path_part.ends_with('/') && !normal.is_empty() { "/" } else { "" };
+    let trailing = if path_part.ends_with('/') && !normal.is_empty() {
+        "/"
+    } else {
+        ""
+    };
     Ok(format!("/{normal}{trailing}{fragment}"))
 }
 
 fn has_scheme(dest: &str) -> bool {
     match dest.find(':') {
-        Some(i) => dest[..i].chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '.' || c == '-') && i > 0,
+        Some(i) => {
+            dest[..i]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '.' || c == '-')
+                && i > 0
+        }
         None => false,
     }
 }
@@ -536,9 +653,20 @@ fn sort_pages(section: &mut Section, pages: &[Page]) {
     let by_title = |a: &usize, b: &usize| pages[*a].front.title.cmp(&pages[*b].front.title);
     match sort_by {
         // Newest first; undated pages last.
-        SortBy::Date => section.pages.sort_by(|a, b| pages[*b].date.cmp(&pages[*a].date).then_with(|| by_title(a, b))),
+        SortBy::Date => section.pages.sort_by(|a, b| {
+            pages[*b]
+                .date
+                .cmp(&pages[*a].date)
+                .then_with(|| by_title(a, b))
+        }),
         SortBy::Title => section.pages.sort_by(by_title),
-        SortBy::Weight => section.pages.sort_by(|a, b| pages[*a].front.weight.cmp(&pages[*b].front.weight).then_with(|| by_title(a, b))),
+        SortBy::Weight => section.pages.sort_by(|a, b| {
+            pages[*a]
+                .front
+                .weight
+                .cmp(&pages[*b].front.weight)
+                .then_with(|| by_title(a, b))
+        }),
         // Soonest first.
         SortBy::Start => section.pages.sort_by(|a, b| {
             let start = |i: usize| pages[i].event.as_ref().map(|e| e.start);
@@ -572,6 +700,10 @@ pub fn reparse_page(
         ..old.clone()
     };
     page.tags = page.front.tags.iter().map(|t| tag(t, ctx.config)).collect();
-    let problems = finish_page(&mut page, ctx);
-    if problems.is_empty() { Ok(page) } else { Err(problems) }
+    let (problems, _) = finish_page(&mut page, ctx);
+    if problems.is_empty() {
+        Ok(page)
+    } else {
+        Err(problems)
+    }
 }

@@ -3,28 +3,90 @@
 use jiff::civil::{Date, DateTime, Weekday};
 
 const FR_MONTHS: [&str; 12] = [
-    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-    "octobre", "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 ];
 const FR_MONTHS_SHORT: [&str; 12] = [
     "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
     "déc.",
 ];
 const EN_MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 fn weekday(lang: &str, day: Weekday) -> &'static str {
     let fr = lang == "fr";
     match day {
-        Weekday::Monday => if fr { "lundi" } else { "Monday" },
-        Weekday::Tuesday => if fr { "mardi" } else { "Tuesday" },
-        Weekday::Wednesday => if fr { "mercredi" } else { "Wednesday" },
-        Weekday::Thursday => if fr { "jeudi" } else { "Thursday" },
-        Weekday::Friday => if fr { "vendredi" } else { "Friday" },
-        Weekday::Saturday => if fr { "samedi" } else { "Saturday" },
-        Weekday::Sunday => if fr { "dimanche" } else { "Sunday" },
+        Weekday::Monday => {
+            if fr {
+                "lundi"
+            } else {
+                "Monday"
+            }
+        }
+        Weekday::Tuesday => {
+            if fr {
+                "mardi"
+            } else {
+                "Tuesday"
+            }
+        }
+        Weekday::Wednesday => {
+            if fr {
+                "mercredi"
+            } else {
+                "Wednesday"
+            }
+        }
+        Weekday::Thursday => {
+            if fr {
+                "jeudi"
+            } else {
+                "Thursday"
+            }
+        }
+        Weekday::Friday => {
+            if fr {
+                "vendredi"
+            } else {
+                "Friday"
+            }
+        }
+        Weekday::Saturday => {
+            if fr {
+                "samedi"
+            } else {
+                "Saturday"
+            }
+        }
+        Weekday::Sunday => {
+            if fr {
+                "dimanche"
+            } else {
+                "Sunday"
+            }
+        }
     }
 }
 
@@ -47,7 +109,11 @@ pub fn format(value: DateTime, style: &str, lang: &str) -> Option<String> {
     let month = (value.month() - 1) as usize;
     let day = value.day();
     let year = value.year();
-    let day_fr = if day == 1 { "1er".to_owned() } else { day.to_string() };
+    let day_fr = if day == 1 {
+        "1er".to_owned()
+    } else {
+        day.to_string()
+    };
     let long = if fr {
         format!("{day_fr} {} {year}", FR_MONTHS[month])
     } else {
@@ -104,18 +170,33 @@ mod tests {
     fn french_dates() {
         let t = at("2027-03-14T18:30:00+01:00");
         assert_eq!(format(t, "long", "fr").unwrap(), "14 mars 2027");
-        assert_eq!(format(t, "datetime", "fr").unwrap(), "dimanche 14 mars 2027 à 18 h 30");
+        assert_eq!(
+            format(t, "datetime", "fr").unwrap(),
+            "dimanche 14 mars 2027 à 18 h 30"
+        );
         assert_eq!(format(t, "short", "fr").unwrap(), "14/03/2027");
-        assert_eq!(format(at("2027-02-01"), "long", "fr").unwrap(), "1er février 2027");
-        assert_eq!(format(at("2027-02-01T09:00:00Z"), "time", "fr").unwrap(), "9 h");
+        assert_eq!(
+            format(at("2027-02-01"), "long", "fr").unwrap(),
+            "1er février 2027"
+        );
+        assert_eq!(
+            format(at("2027-02-01T09:00:00Z"), "time", "fr").unwrap(),
+            "9 h"
+        );
     }
 
     #[test]
     fn english_dates() {
         let t = at("2027-03-14T18:30:00+01:00");
-        assert_eq!(format(t, "datetime", "en").unwrap(), "Sunday 14 March 2027, 6:30 pm");
+        assert_eq!(
+            format(t, "datetime", "en").unwrap(),
+            "Sunday 14 March 2027, 6:30 pm"
+        );
         assert_eq!(format(t, "short", "en").unwrap(), "Mar 14, 2027");
-        assert_eq!(format(at("2027-03-14T00:00:00Z"), "time", "en").unwrap(), "12 am");
+        assert_eq!(
+            format(at("2027-03-14T00:00:00Z"), "time", "en").unwrap(),
+            "12 am"
+        );
         assert_eq!(format(t, "fancy", "en"), None);
     }
 }

@@ -16,18 +16,38 @@ const FEED_ENTRIES: usize = 20;
 pub fn atom_feeds(site: &Site) -> Vec<(String, String)> {
     let c = &site.content;
     let mut feeds = Vec::new();
-    let all: Vec<&Page> = c.pages.iter().filter(|p| p.kind == PageKind::Post).collect();
-    feeds.push(("atom.xml".to_owned(), atom(site, &site.config.title, "/atom.xml", "/", all)));
-    for section in c.sections.iter().filter(|s| s.front.kind == SectionKind::News && s.parent.is_some()) {
+    let all: Vec<&Page> = c
+        .pages
+        .iter()
+        .filter(|p| p.kind == PageKind::Post)
+        .collect();
+    feeds.push((
+        "atom.xml".to_owned(),
+        atom(site, &site.config.title, "/atom.xml", "/", all),
+    ));
+    for section in c
+        .sections
+        .iter()
+        .filter(|s| s.front.kind == SectionKind::News && s.parent.is_some())
+    {
         let pages = section.pages.iter().map(|i| &c.pages[*i]).collect();
         let feed_path = format!("{}atom.xml", section.path);
         let title = format!("{} – {}", site.config.title, section.front.title);
-        feeds.push((feed_path.trim_start_matches('/').to_owned(), atom(site, &title, &feed_path, &section.path, pages)));
+        feeds.push((
+            feed_path.trim_start_matches('/').to_owned(),
+            atom(site, &title, &feed_path, &section.path, pages),
+        ));
     }
     feeds
 }
 
-fn atom(site: &Site, title: &str, feed_path: &str, page_path: &str, mut pages: Vec<&Page>) -> String {
+fn atom(
+    site: &Site,
+    title: &str,
+    feed_path: &str,
+    page_path: &str,
+    mut pages: Vec<&Page>,
+) -> String {
     pages.retain(|p| p.date.is_some());
     pages.sort_by(|a, b| b.date.cmp(&a.date));
     pages.truncate(FEED_ENTRIES);
@@ -40,31 +60,63 @@ fn atom(site: &Site, title: &str, feed_path: &str, page_path: &str, mut pages: V
         .unwrap_or(site.options.now);
     let mut xml = String::with_capacity(4096 + pages.len() * 2048);
     xml.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-    let _ = writeln!(xml, "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{}\">", escape(&config.language));
+    let _ = writeln!(
+        xml,
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{}\">",
+        escape(&config.language)
+    );
     let _ = writeln!(xml, "  <title>{}</title>", escape(title));
-    let _ = writeln!(xml, "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>", escape(&config.permalink(feed_path)));
-    let _ = writeln!(xml, "  <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>", escape(&config.permalink(page_path)));
+    let _ = writeln!(
+        xml,
+        "  <link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>",
+        escape(&config.permalink(feed_path))
+    );
+    let _ = writeln!(
+        xml,
+        "  <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
+        escape(&config.permalink(page_path))
+    );
     let _ = writeln!(xml, "  <id>{}</id>", escape(&config.permalink(feed_path)));
     let _ = writeln!(xml, "  <updated>{}</updated>", rfc3339(updated, zone));
-    let author = config.candidate.as_ref().map_or(config.title.as_str(), |c| c.name.as_str());
+    let author = config
+        .candidate
+        .as_ref()
+        .map_or(config.title.as_str(), |c| c.name.as_str());
     let _ = writeln!(xml, "  <author><name>{}</name></author>", escape(author));
     for page in pages {
         let url = config.permalink(&page.path);
         let published = page.date.map(|d| rfc3339(d, zone)).unwrap_or_default();
-        let updated = page.updated.map(|d| rfc3339(d, zone)).unwrap_or_else(|| published.clone());
+        let updated = page
+            .updated
+            .map(|d| rfc3339(d, zone))
+            .unwrap_or_else(|| published.clone());
         xml.push_str("  <entry>\n");
         let _ = writeln!(xml, "    <title>{}</title>", escape(&page.front.title));
-        let _ = writeln!(xml, "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>", escape(&url));
+        let _ = writeln!(
+            xml,
+            "    <link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
+            escape(&url)
+        );
         let _ = writeln!(xml, "    <id>{}</id>", escape(&url));
         let _ = writeln!(xml, "    <published>{published}</published>");
         let _ = writeln!(xml, "    <updated>{updated}</updated>");
         for tag in &page.tags {
-            let _ = writeln!(xml, "    <category term=\"{}\" label=\"{}\"/>", escape(&tag.slug), escape(&tag.name));
+            let _ = writeln!(
+                xml,
+                "    <category term=\"{}\" label=\"{}\"/>",
+                escape(&tag.slug),
+                escape(&tag.name)
+            );
         }
         if let Some(description) = &page.front.description {
             let _ = writeln!(xml, "    <summary>{}</summary>", escape(description));
         }
-        let _ = writeln!(xml, "    <content type=\"html\" xml:base=\"{}\">{}</content>", escape(&url), escape(&page.rendered.html));
+        let _ = writeln!(
+            xml,
+            "    <content type=\"html\" xml:base=\"{}\">{}</content>",
+            escape(&url),
+            escape(&page.rendered.html)
+        );
         xml.push_str("  </entry>\n");
     }
     xml.push_str("</feed>\n");
@@ -91,7 +143,10 @@ pub fn sitemap(site: &Site, tags: &[TagEntry]) -> String {
         }
     }
     for page in &c.pages {
-        let lastmod = page.updated.or(page.date).map(|t| t.strftime("%Y-%m-%d").to_string());
+        let lastmod = page
+            .updated
+            .or(page.date)
+            .map(|t| rfc3339(t, &site.zone)[..10].to_owned());
         url(&page.path, lastmod);
     }
     url("/tags/", None);

@@ -20,10 +20,9 @@ pub fn form_value(
         ));
     };
     let text = |key: &str| -> Result<String, String> {
-        strings
-            .get(key)
-            .cloned()
-            .ok_or_else(|| format!("form `{name}` needs the string `{key}` in the theme's i18n file"))
+        strings.get(key).cloned().ok_or_else(|| {
+            format!("form `{name}` needs the string `{key}` in the theme's i18n file")
+        })
     };
     let definition = form.definition();
     let mut fields = Vec::with_capacity(definition.fields.len());

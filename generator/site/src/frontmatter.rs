@@ -52,7 +52,8 @@ pub fn split<'a>(text: &'a str, file: &str) -> Result<Split<'a>, Diagnostic> {
 fn strip_fence(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("---")?;
     let rest = rest.trim_start_matches([' ', '\t']);
-    rest.strip_prefix("\r\n").or_else(|| rest.strip_prefix('\n'))
+    rest.strip_prefix("\r\n")
+        .or_else(|| rest.strip_prefix('\n'))
 }
 
 /// Parses front matter YAML, reporting mistakes at their place in the file.
@@ -161,8 +162,13 @@ pub fn parse_date(text: &str, zone: &TimeZone) -> Result<Timestamp, String> {
     }
     let civil = text
         .parse::<jiff::civil::DateTime>()
-        .or_else(|_| text.parse::<jiff::civil::Date>().map(|d| d.to_datetime(jiff::civil::Time::midnight())))
-        .map_err(|_| format!("`{text}` is not a date; write it like `2026-09-14` or `2026-09-14 18:30`"))?;
+        .or_else(|_| {
+            text.parse::<jiff::civil::Date>()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        })
+        .map_err(|_| {
+            format!("`{text}` is not a date; write it like `2026-09-14` or `2026-09-14 18:30`")
+        })?;
     zone.to_ambiguous_timestamp(civil)
         .compatible()
         .map_err(|e| format!("`{text}` does not exist in the site's time zone ({e})"))
@@ -227,7 +233,9 @@ mod tests {
             "2026-09-14T16:30:00Z"
         );
         assert_eq!(
-            parse_date("2026-09-14T18:30:00Z", &paris).unwrap().to_string(),
+            parse_date("2026-09-14T18:30:00Z", &paris)
+                .unwrap()
+                .to_string(),
             "2026-09-14T18:30:00Z"
         );
         assert!(parse_date("14 septembre", &paris).is_err());

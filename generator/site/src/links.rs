@@ -15,7 +15,11 @@ pub fn check(site: &Site, published: &HashSet<String>) -> Vec<Diagnostic> {
     for section in &c.sections {
         anchors.insert(&section.path, &section.rendered.ids);
     }
-    let checker = Checker { base: site.config.base(), published, anchors };
+    let checker = Checker {
+        base: site.config.base(),
+        published,
+        anchors,
+    };
     let mut problems = Vec::new();
     for page in &c.pages {
         for link in &page.rendered.links {
@@ -29,8 +33,18 @@ pub fn check(site: &Site, published: &HashSet<String>) -> Vec<Diagnostic> {
         }
     }
     let menus = &site.config.menus;
-    for link in menus.main.iter().chain(&menus.footer).chain(&site.config.social) {
-        let menu_link = LinkRef { dest: link.url.clone(), line: 0, column: 0, image: false };
+    for link in menus
+        .main
+        .iter()
+        .chain(&menus.footer)
+        .chain(&site.config.social)
+    {
+        let menu_link = LinkRef {
+            dest: link.url.clone(),
+            line: 0,
+            column: 0,
+            image: false,
+        };
         if let Some(mut d) = checker.check(crate::config::FILE, "/", &menu_link) {
             d.line = None;
             d.column = None;
@@ -51,7 +65,13 @@ impl Checker<'_> {
     fn check(&self, file: &str, page_path: &str, link: &LinkRef) -> Option<Diagnostic> {
         let dest = link.dest.as_str();
         let dest = match dest.strip_prefix(self.base) {
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => if rest.is_empty() { "/" } else { rest },
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                if rest.is_empty() {
+                    "/"
+                } else {
+                    rest
+                }
+            }
             _ => dest,
         };
         let (target, fragment) = match dest.split_once('#') {
@@ -59,7 +79,13 @@ impl Checker<'_> {
             None => (dest, ""),
         };
         let target = target.split('?').next().unwrap_or_default();
-        let locate = |d: Diagnostic| if link.line > 0 { d.at(link.line, link.column) } else { d };
+        let locate = |d: Diagnostic| {
+            if link.line > 0 {
+                d.at(link.line, link.column)
+            } else {
+                d
+            }
+        };
         let target = if target.is_empty() && dest.starts_with('#') {
             page_path
         } else if target.starts_with('/') && !target.starts_with("//") {
@@ -74,9 +100,17 @@ impl Checker<'_> {
             self.published.contains(file_path)
         };
         if !exists {
-            let what = if link.image { "missing image" } else { "broken link" };
-            let mut d = locate(Diagnostic::new(file, format!("{what}: nothing is published at `{target}`")));
-            if !target.ends_with('/') && self.published.contains(&format!("{file_path}/index.html")) {
+            let what = if link.image {
+                "missing image"
+            } else {
+                "broken link"
+            };
+            let mut d = locate(Diagnostic::new(
+                file,
+                format!("{what}: nothing is published at `{target}`"),
+            ));
+            if !target.ends_with('/') && self.published.contains(&format!("{file_path}/index.html"))
+            {
                 d = d.hint(format!("pages end with a slash: write `{target}/`"));
             } else if link.image {
                 d = d.hint("put the image in `static/` (published at the site root) or beside the Markdown file");
@@ -91,12 +125,21 @@ impl Checker<'_> {
             return None;
         }
         Some(
-            locate(Diagnostic::new(file, format!("broken anchor: `{target}` has no heading `#{fragment}`")))
-                .hint(if ids.is_empty() {
-                    "that page has no headings".to_owned()
-                } else {
-                    format!("its headings are: {}", ids.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", "))
-                }),
+            locate(Diagnostic::new(
+                file,
+                format!("broken anchor: `{target}` has no heading `#{fragment}`"),
+            ))
+            .hint(if ids.is_empty() {
+                "that page has no headings".to_owned()
+            } else {
+                format!(
+                    "its headings are: {}",
+                    ids.iter()
+                        .map(|i| format!("#{i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }),
         )
     }
 }

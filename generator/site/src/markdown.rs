@@ -63,10 +63,20 @@ pub fn render(
 
     for (event, range) in Parser::new_ext(text, options()).into_offset_iter() {
         match event {
-            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
                 heading = Some((events.len(), level));
                 heading_text.clear();
-                events.push(Event::Start(Tag::Heading { level, id, classes, attrs }));
+                events.push(Event::Start(Tag::Heading {
+                    level,
+                    id,
+                    classes,
+                    attrs,
+                }));
             }
             Event::End(TagEnd::Heading(level)) => {
                 if let Some((start, _)) = heading.take() {
@@ -80,13 +90,49 @@ pub fn render(
                 }
                 events.push(Event::End(TagEnd::Heading(level)));
             }
-            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
-                let dest = resolve(&dest_url, range.start, false, &lines, rewrite, &mut rendered, &mut errors);
-                events.push(Event::Start(Tag::Link { link_type, dest_url: dest, title, id }));
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let dest = resolve(
+                    &dest_url,
+                    range.start,
+                    false,
+                    &lines,
+                    rewrite,
+                    &mut rendered,
+                    &mut errors,
+                );
+                events.push(Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: dest,
+                    title,
+                    id,
+                }));
             }
-            Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
-                let dest = resolve(&dest_url, range.start, true, &lines, rewrite, &mut rendered, &mut errors);
-                events.push(Event::Start(Tag::Image { link_type, dest_url: dest, title, id }));
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                let dest = resolve(
+                    &dest_url,
+                    range.start,
+                    true,
+                    &lines,
+                    rewrite,
+                    &mut rendered,
+                    &mut errors,
+                );
+                events.push(Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: dest,
+                    title,
+                    id,
+                }));
             }
             Event::Text(ref t) | Event::Code(ref t) => {
                 if heading.is_some() {
@@ -126,7 +172,11 @@ fn heading_id(start: &mut Event<'_>, text: &str, used: &mut HashSet<String>) -> 
         Some(explicit) => explicit.to_string(),
         None => {
             let slug = slugify(text);
-            if slug.is_empty() { "section".to_owned() } else { slug }
+            if slug.is_empty() {
+                "section".to_owned()
+            } else {
+                slug
+            }
         }
     };
     let mut unique = base.clone();
@@ -205,7 +255,11 @@ mod tests {
 
     #[test]
     fn headings_get_unique_ids_and_a_toc() {
-        let (out, errors) = render("# Écologie\n\n## Plan\n\n## Plan\n\n## Mine {#own}\n", 1, &keep);
+        let (out, errors) = render(
+            "# Écologie\n\n## Plan\n\n## Plan\n\n## Mine {#own}\n",
+            1,
+            &keep,
+        );
         assert!(errors.is_empty());
         assert_eq!(out.ids, ["ecologie", "plan", "plan-1", "own"]);
         assert!(out.html.contains("<h2 id=\"plan-1\">Plan</h2>"));

@@ -47,9 +47,14 @@ impl DiskOutput {
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
-        std::fs::write(dir.join(MARKER), "written by estrade build; emptied by the next one\n")
-            .map_err(|e| format!("cannot write in `{}`: {e}", dir.display()))?;
-        Ok(DiskOutput { dir: dir.to_path_buf() })
+        std::fs::write(
+            dir.join(MARKER),
+            "written by estrade build; emptied by the next one\n",
+        )
+        .map_err(|e| format!("cannot write in `{}`: {e}", dir.display()))?;
+        Ok(DiskOutput {
+            dir: dir.to_path_buf(),
+        })
     }
 
     fn target(&self, path: &str) -> io::Result<PathBuf> {

@@ -2,12 +2,12 @@
 
 use crate::content::{Page, Section};
 use crate::diagnostic::Diagnostic;
+use crate::feeds;
 use crate::frontmatter::{PageKind, SectionKind};
 use crate::output::Output;
 use crate::site::{Progress, Site};
 use crate::templates::template_error;
 use crate::values::{self, pager_path, paginator, tag_path};
-use crate::feeds;
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -54,7 +54,8 @@ pub fn render_all(site: &Site, out: &dyn Output, progress: Option<&Progress>) ->
     let renderer = Renderer::new(site);
     let jobs = renderer.jobs();
     if let Some(p) = progress {
-        p.total.store(jobs.len(), std::sync::atomic::Ordering::Relaxed);
+        p.total
+            .store(jobs.len(), std::sync::atomic::Ordering::Relaxed);
     }
     let results: Vec<(Vec<String>, Vec<Diagnostic>)> = jobs
         .par_iter()
@@ -67,7 +68,8 @@ pub fn render_all(site: &Site, out: &dyn Output, progress: Option<&Progress>) ->
         })
         .collect();
     let mut published = HashSet::new();
-    let mut failures: BTreeMap<(String, Option<usize>, Option<usize>, String), Vec<String>> = BTreeMap::new();
+    let mut failures: BTreeMap<(String, Option<usize>, Option<usize>, String), Vec<String>> =
+        BTreeMap::new();
     for (paths, problems) in results {
         let first = paths.first().cloned().unwrap_or_default();
         published.extend(paths);
@@ -86,10 +88,19 @@ pub fn render_all(site: &Site, out: &dyn Output, progress: Option<&Progress>) ->
                 0 | 1 => message,
                 n => format!("{message} (and on {} other pages)", n - 1),
             };
-            Diagnostic { file, line, column, message, hint: None }
+            Diagnostic {
+                file,
+                line,
+                column,
+                message,
+                hint: None,
+            }
         })
         .collect();
-    Rendered { published, problems }
+    Rendered {
+        published,
+        problems,
+    }
 }
 
 /// Re-renders one page (and its `.ics`) after an edit that changes nothing
@@ -111,7 +122,9 @@ impl Sink<'_> {
         match result {
             Ok(bytes) => match self.out.write(&path, bytes) {
                 Ok(()) => self.published.push(path),
-                Err(e) => self.problems.push(Diagnostic::new(path, format!("cannot write: {e}"))),
+                Err(e) => self
+                    .problems
+                    .push(Diagnostic::new(path, format!("cannot write: {e}"))),
             },
             Err(d) => {
                 // Still counts as published, so links to it are not
@@ -125,7 +138,9 @@ impl Sink<'_> {
     fn copy(&mut self, path: &str, source: &crate::theme::Source, shown_as: &str) {
         match self.out.copy(path, source) {
             Ok(()) => self.published.push(path.to_owned()),
-            Err(e) => self.problems.push(Diagnostic::new(shown_as, format!("cannot publish: {e}"))),
+            Err(e) => self
+                .problems
+                .push(Diagnostic::new(shown_as, format!("cannot publish: {e}"))),
         }
     }
 }
@@ -147,14 +162,20 @@ impl<'a> Renderer<'a> {
         for (i, page) in c.pages.iter().enumerate() {
             for tag in &page.tags {
                 tags.entry(tag.slug.clone())
-                    .or_insert_with(|| TagEntry { name: tag.name.clone(), slug: tag.slug.clone(), pages: Vec::new() })
+                    .or_insert_with(|| TagEntry {
+                        name: tag.name.clone(),
+                        slug: tag.slug.clone(),
+                        pages: Vec::new(),
+                    })
                     .pages
                     .push(i);
             }
         }
         renderer.tags = tags.into_values().collect();
         for entry in &mut renderer.tags {
-            entry.pages.sort_by(|a, b| c.pages[*b].date.cmp(&c.pages[*a].date));
+            entry
+                .pages
+                .sort_by(|a, b| c.pages[*b].date.cmp(&c.pages[*a].date));
         }
         renderer
     }
@@ -162,14 +183,29 @@ impl<'a> Renderer<'a> {
     /// Enough to render a single page: no listings.
     fn new_for_page(site: &'a Site) -> Renderer<'a> {
         let mut base = Map::new();
-        base.insert("site".into(), serde_json::to_value(&*site.config).unwrap_or_default());
+        base.insert(
+            "site".into(),
+            serde_json::to_value(&*site.config).unwrap_or_default(),
+        );
         base.insert("lang".into(), site.config.language.clone().into());
-        base.insert("now".into(), values::rfc3339(site.options.now, &site.zone).into());
-        Renderer { site, base, lists: Vec::new(), tags: Vec::new() }
+        base.insert(
+            "now".into(),
+            values::rfc3339(site.options.now, &site.zone).into(),
+        );
+        Renderer {
+            site,
+            base,
+            lists: Vec::new(),
+            tags: Vec::new(),
+        }
     }
 
     fn per_page(&self, section: &Section) -> usize {
-        section.front.paginate_by.unwrap_or(self.site.config.paginate_by).max(1)
+        section
+            .front
+            .paginate_by
+            .unwrap_or(self.site.config.paginate_by)
+            .max(1)
     }
 
     fn jobs(&self) -> Vec<Job> {
@@ -180,12 +216,20 @@ impl<'a> Renderer<'a> {
                 jobs.extend([Job::Agenda(i), Job::Archive(i), Job::Calendar(i)]);
                 continue;
             }
-            let total = if section.parent.is_none() { 1 } else { section.pages.len().div_ceil(self.per_page(section)).max(1) };
+            let total = if section.parent.is_none() {
+                1
+            } else {
+                section.pages.len().div_ceil(self.per_page(section)).max(1)
+            };
             jobs.extend((1..=total).map(|number| Job::Listing { section: i, number }));
         }
         jobs.push(Job::Tags);
         for (t, entry) in self.tags.iter().enumerate() {
-            let total = entry.pages.len().div_ceil(self.site.config.paginate_by.max(1)).max(1);
+            let total = entry
+                .pages
+                .len()
+                .div_ceil(self.site.config.paginate_by.max(1))
+                .max(1);
             jobs.extend((1..=total).map(|number| Job::Tag { tag: t, number }));
         }
         jobs.extend([Job::NotFound, Job::Feeds, Job::Sitemap, Job::Files]);
@@ -193,7 +237,11 @@ impl<'a> Renderer<'a> {
     }
 
     fn run(&self, job: Job, out: &dyn Output) -> (Vec<String>, Vec<Diagnostic>) {
-        let mut sink = Sink { out, published: Vec::new(), problems: Vec::new() };
+        let mut sink = Sink {
+            out,
+            published: Vec::new(),
+            problems: Vec::new(),
+        };
         let mut emit = |path: String, result: Result<Vec<u8>, Diagnostic>| sink.emit(path, result);
         let site = self.site;
         let c = &site.content;
@@ -203,13 +251,26 @@ impl<'a> Renderer<'a> {
                 emit(output_file(&page.path), self.page(page));
                 if let Some(event) = &page.event {
                     let host = host(&site.config.base_url);
-                    let ics = estrade_domain::ics::calendar(&page.front.title, &host, &[event], site.options.now);
-                    emit(values::ics_path(&page.path).trim_start_matches('/').to_owned(), Ok(ics.into_bytes()));
+                    let ics = estrade_domain::ics::calendar(
+                        &page.front.title,
+                        &host,
+                        &[event],
+                        site.options.now,
+                    );
+                    emit(
+                        values::ics_path(&page.path)
+                            .trim_start_matches('/')
+                            .to_owned(),
+                        Ok(ics.into_bytes()),
+                    );
                 }
             }
             Job::Listing { section, number } => {
                 let s = &c.sections[section];
-                emit(output_file(&pager_path(&s.path, number)), self.listing(s, number));
+                emit(
+                    output_file(&pager_path(&s.path, number)),
+                    self.listing(s, number),
+                );
             }
             Job::Agenda(section) => {
                 let s = &c.sections[section];
@@ -217,13 +278,28 @@ impl<'a> Renderer<'a> {
             }
             Job::Archive(section) => {
                 let s = &c.sections[section];
-                emit(output_file(&format!("{}archives/", s.path)), self.agenda(s, true));
+                emit(
+                    output_file(&format!("{}archives/", s.path)),
+                    self.agenda(s, true),
+                );
             }
             Job::Calendar(section) => {
                 let s = &c.sections[section];
-                let events: Vec<_> = s.pages.iter().filter_map(|p| c.pages[*p].event.as_ref()).collect();
-                let ics = estrade_domain::ics::calendar(&s.front.title, &host(&site.config.base_url), &events, site.options.now);
-                emit(format!("{}calendar.ics", s.path.trim_start_matches('/')), Ok(ics.into_bytes()));
+                let events: Vec<_> = s
+                    .pages
+                    .iter()
+                    .filter_map(|p| c.pages[*p].event.as_ref())
+                    .collect();
+                let ics = estrade_domain::ics::calendar(
+                    &s.front.title,
+                    &host(&site.config.base_url),
+                    &events,
+                    site.options.now,
+                );
+                emit(
+                    format!("{}calendar.ics", s.path.trim_start_matches('/')),
+                    Ok(ics.into_bytes()),
+                );
             }
             Job::Tags => {
                 let tags: Vec<Value> = self
@@ -231,35 +307,56 @@ impl<'a> Renderer<'a> {
                     .iter()
                     .map(|t| json!({"name": t.name, "slug": t.slug, "path": tag_path(&t.slug), "count": t.pages.len()}))
                     .collect();
-                emit("tags/index.html".to_owned(), self.html("tags.html", "/tags/", None, [("tags", Value::Array(tags))]));
+                emit(
+                    "tags/index.html".to_owned(),
+                    self.html("tags.html", "/tags/", None, [("tags", Value::Array(tags))]),
+                );
             }
             Job::Tag { tag, number } => {
                 let entry = &self.tags[tag];
                 let base = tag_path(&entry.slug);
                 let per_page = site.config.paginate_by.max(1);
                 let total = entry.pages.len().div_ceil(per_page).max(1);
-                let items = entry.pages.iter().skip((number - 1) * per_page).take(per_page).map(|p| self.lists[*p].clone()).collect();
+                let items = entry
+                    .pages
+                    .iter()
+                    .skip((number - 1) * per_page)
+                    .take(per_page)
+                    .map(|p| self.lists[*p].clone())
+                    .collect();
                 let path = pager_path(&base, number);
                 let result = self.html(
                     "tag.html",
                     &path,
                     None,
                     [
-                        ("tag", json!({"name": entry.name, "slug": entry.slug, "path": base})),
+                        (
+                            "tag",
+                            json!({"name": entry.name, "slug": entry.slug, "path": base}),
+                        ),
                         ("paginator", paginator(&base, items, number, total)),
                     ],
                 );
                 emit(output_file(&path), result);
             }
-            Job::NotFound => emit("404.html".to_owned(), self.html("404.html", "/404.html", None, [])),
+            Job::NotFound => emit(
+                "404.html".to_owned(),
+                self.html("404.html", "/404.html", None, []),
+            ),
             Job::Feeds => {
                 for (path, xml) in feeds::atom_feeds(site) {
                     emit(path, Ok(xml.into_bytes()));
                 }
             }
             Job::Sitemap => {
-                emit("sitemap.xml".to_owned(), Ok(feeds::sitemap(site, &self.tags).into_bytes()));
-                let robots = format!("User-agent: *\nAllow: /\n\nSitemap: {}\n", site.config.permalink("/sitemap.xml"));
+                emit(
+                    "sitemap.xml".to_owned(),
+                    Ok(feeds::sitemap(site, &self.tags).into_bytes()),
+                );
+                let robots = format!(
+                    "User-agent: *\nAllow: /\n\nSitemap: {}\n",
+                    site.config.permalink("/sitemap.xml")
+                );
                 emit("robots.txt".to_owned(), Ok(robots.into_bytes()));
             }
             Job::Files => {
@@ -271,13 +368,16 @@ impl<'a> Renderer<'a> {
                 }
                 for asset in &c.assets {
                     let source = crate::theme::Source::Disk(asset.source.clone());
-                    sink.copy(&asset.published, &source, &format!("content/{}", asset.published));
+                    sink.copy(
+                        &asset.published,
+                        &source,
+                        &format!("content/{}", asset.published),
+                    );
                 }
             }
         }
         (sink.published, sink.problems)
     }
-
 
     fn page(&self, page: &Page) -> Result<Vec<u8>, Diagnostic> {
         let site = self.site;
@@ -303,19 +403,41 @@ impl<'a> Renderer<'a> {
         if section.parent.is_none() {
             let template = section.front.template.as_deref().unwrap_or("index.html");
             let latest_news: Vec<Value> = self.newest(|p| p.kind == PageKind::Post, 3);
-            let mut upcoming: Vec<&Page> = c.pages.iter().filter(|p| p.event.as_ref().is_some_and(|e| !e.is_past(site.options.now))).collect();
+            let mut upcoming: Vec<&Page> = c
+                .pages
+                .iter()
+                .filter(|p| {
+                    p.event
+                        .as_ref()
+                        .is_some_and(|e| !e.is_past(site.options.now))
+                })
+                .collect();
             upcoming.sort_by_key(|p| p.event.as_ref().map(|e| e.start));
-            let upcoming_events: Vec<Value> = upcoming.iter().take(3).map(|p| self.list_value(p)).collect();
+            let upcoming_events: Vec<Value> = upcoming
+                .iter()
+                .take(3)
+                .map(|p| self.list_value(p))
+                .collect();
             return self.html(
                 template,
                 "/",
                 file,
-                [("section", section_value), ("latest_news", Value::Array(latest_news)), ("upcoming_events", Value::Array(upcoming_events))],
+                [
+                    ("section", section_value),
+                    ("latest_news", Value::Array(latest_news)),
+                    ("upcoming_events", Value::Array(upcoming_events)),
+                ],
             );
         }
         let per_page = self.per_page(section);
         let total = section.pages.len().div_ceil(per_page).max(1);
-        let items = section.pages.iter().skip((number - 1) * per_page).take(per_page).map(|p| self.lists[*p].clone()).collect();
+        let items = section
+            .pages
+            .iter()
+            .skip((number - 1) * per_page)
+            .take(per_page)
+            .map(|p| self.lists[*p].clone())
+            .collect();
         let default = match section.front.kind {
             SectionKind::News => "news.html",
             _ => "section.html",
@@ -328,7 +450,10 @@ impl<'a> Renderer<'a> {
             [
                 ("section", section_value),
                 ("paginator", paginator(&section.path, items, number, total)),
-                ("feed_path", Value::String(format!("{}atom.xml", section.path))),
+                (
+                    "feed_path",
+                    Value::String(format!("{}atom.xml", section.path)),
+                ),
             ],
         )
     }
@@ -338,12 +463,28 @@ impl<'a> Renderer<'a> {
         let c = &site.content;
         let now = site.options.now;
         let is_past = |i: &usize| c.pages[*i].event.as_ref().is_some_and(|e| e.is_past(now));
-        let upcoming: Vec<Value> = section.pages.iter().filter(|i| !is_past(i)).map(|i| self.lists[*i].clone()).collect();
-        let past: Vec<Value> = section.pages.iter().rev().filter(|i| is_past(i)).map(|i| self.lists[*i].clone()).collect();
+        let upcoming: Vec<Value> = section
+            .pages
+            .iter()
+            .filter(|i| !is_past(i))
+            .map(|i| self.lists[*i].clone())
+            .collect();
+        let past: Vec<Value> = section
+            .pages
+            .iter()
+            .rev()
+            .filter(|i| is_past(i))
+            .map(|i| self.lists[*i].clone())
+            .collect();
         let section_value = values::section_value(section, &site.config);
         let archive_path = format!("{}archives/", section.path);
         if archive {
-            return self.html("archive.html", &archive_path, section.file.as_deref(), [("section", section_value), ("past", Value::Array(past))]);
+            return self.html(
+                "archive.html",
+                &archive_path,
+                section.file.as_deref(),
+                [("section", section_value), ("past", Value::Array(past))],
+            );
         }
         let template = section.front.template.as_deref().unwrap_or("agenda.html");
         self.html(
@@ -355,7 +496,10 @@ impl<'a> Renderer<'a> {
                 ("upcoming", Value::Array(upcoming)),
                 ("past_count", past.len().into()),
                 ("archive_path", archive_path.into()),
-                ("calendar_path", format!("{}calendar.ics", section.path).into()),
+                (
+                    "calendar_path",
+                    format!("{}calendar.ics", section.path).into(),
+                ),
             ],
         )
     }
@@ -366,9 +510,19 @@ impl<'a> Renderer<'a> {
     }
 
     fn newest(&self, keep: impl Fn(&Page) -> bool, n: usize) -> Vec<Value> {
-        let mut pages: Vec<&Page> = self.site.content.pages.iter().filter(|p| keep(p) && p.date.is_some()).collect();
+        let mut pages: Vec<&Page> = self
+            .site
+            .content
+            .pages
+            .iter()
+            .filter(|p| keep(p) && p.date.is_some())
+            .collect();
         pages.sort_by(|a, b| b.date.cmp(&a.date));
-        pages.into_iter().take(n).map(|p| self.list_value(p)).collect()
+        pages
+            .into_iter()
+            .take(n)
+            .map(|p| self.list_value(p))
+            .collect()
     }
 
     /// Renders `template` for the output at `path`.
@@ -382,8 +536,13 @@ impl<'a> Renderer<'a> {
         let site = self.site;
         let templates = &site.templates;
         if !templates.has(template) {
-            let d = Diagnostic::new(file.unwrap_or("templates"), format!("there is no template `{template}`"))
-                .hint(format!("add `templates/{template}` to the site or the theme"));
+            let d = Diagnostic::new(
+                file.unwrap_or("templates"),
+                format!("there is no template `{template}`"),
+            )
+            .hint(format!(
+                "add `templates/{template}` to the site or the theme"
+            ));
             return Err(d);
         }
         let mut map = self.base.clone();
@@ -392,8 +551,12 @@ impl<'a> Renderer<'a> {
         for (key, value) in values {
             map.insert(key.into(), value);
         }
-        let context = tera::Context::from_value(Value::Object(map)).map_err(|e| Diagnostic::new(templates.shown(template), e.to_string()))?;
-        let mut html = templates.tera.render(template, &context).map_err(|e| template_error(&e, &templates.files))?;
+        let context = tera::Context::from_value(Value::Object(map))
+            .map_err(|e| Diagnostic::new(templates.shown(template), e.to_string()))?;
+        let mut html = templates
+            .tera
+            .render(template, &context)
+            .map_err(|e| template_error(&e, &templates.files))?;
         if site.options.live_reload {
             match html.rfind("</body>") {
                 Some(at) => html.insert_str(at, LIVE_RELOAD),

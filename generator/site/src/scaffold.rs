@@ -6,7 +6,8 @@ use std::path::Path;
 /// empty. Returns the number of files written.
 pub fn create(dir: &Path) -> Result<usize, String> {
     if dir.exists() {
-        let mut entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+        let mut entries =
+            std::fs::read_dir(dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
         if entries.next().is_some() {
             return Err(format!(
                 "`{}` is not empty: choose a new folder so nothing of yours is overwritten",
@@ -18,12 +19,15 @@ pub fn create(dir: &Path) -> Result<usize, String> {
     for (path, bytes) in crate::theme::EXAMPLE_SITE {
         let target = dir.join(path);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
         }
-        std::fs::write(&target, bytes).map_err(|e| format!("cannot write `{}`: {e}", target.display()))?;
+        std::fs::write(&target, bytes)
+            .map_err(|e| format!("cannot write `{}`: {e}", target.display()))?;
         written += 1;
     }
     let ignore = dir.join(".gitignore");
-    std::fs::write(&ignore, "/public\n").map_err(|e| format!("cannot write `{}`: {e}", ignore.display()))?;
+    std::fs::write(&ignore, "/public\n")
+        .map_err(|e| format!("cannot write `{}`: {e}", ignore.display()))?;
     Ok(written + 1)
 }

@@ -28,7 +28,11 @@ pub struct SiteOptions {
 
 impl Default for SiteOptions {
     fn default() -> Self {
-        SiteOptions { drafts: false, now: Timestamp::now(), live_reload: false }
+        SiteOptions {
+            drafts: false,
+            now: Timestamp::now(),
+            live_reload: false,
+        }
     }
 }
 
@@ -62,10 +66,15 @@ pub struct Site {
     pub templates: Templates,
     pub content: Content,
     pub options: SiteOptions,
+    /// Problems in some content files: those files are left out, the rest
+    /// still renders so that one report lists everything.
+    pub content_problems: Vec<Diagnostic>,
 }
 
 impl Site {
-    /// Reads everything, reporting every problem found at once.
+    /// Reads everything. Fails when nothing can be rendered (settings,
+    /// theme or templates broken); problems in content files are kept in
+    /// `content_problems` and reported by [`Site::render`].
     pub fn load(root: &Path, options: SiteOptions) -> Result<Site, Report> {
         let config = Arc::new(config::load(root).map_err(Report::from)?);
         let zone = TimeZone::get(&config.timezone).unwrap_or(TimeZone::UTC);
@@ -86,6 +95,7 @@ impl Site {
                 None
             }
         };
+        let mut content_problems = Vec::new();
         let content = {
             let site_value = serde_json::to_value(&*config).unwrap_or_default();
             let shortcode = |call: &shortcodes::Call, page_path: &str| -> Result<String, String> {
@@ -101,12 +111,13 @@ impl Site {
                 sources: &Default::default(),
                 shortcode: &shortcode,
             };
-            let (content, content_problems) = content::load(root, options.drafts, &ctx);
-            problems.extend(content_problems);
+            let (content, found) = content::load(root, options.drafts, &ctx);
+            content_problems.extend(found);
             content
         };
         match templates {
             Some(templates) if problems.is_empty() => Ok(Site {
+                content_problems,
                 root: root.to_path_buf(),
                 config,
                 zone,
@@ -117,14 +128,22 @@ impl Site {
                 content,
                 options,
             }),
-            _ => Err(Report::from(problems)),
+            _ => {
+                problems.extend(content_problems);
+                Err(Report::from(problems))
+            }
         }
     }
 
     /// Renders every output, then checks links; every problem is reported.
-    pub fn render(&self, out: &dyn Output, progress: Option<&Progress>) -> Result<BuildStats, Report> {
+    pub fn render(
+        &self,
+        out: &dyn Output,
+        progress: Option<&Progress>,
+    ) -> Result<BuildStats, Report> {
         let rendered = render::render_all(self, out, progress);
-        let mut problems = rendered.problems;
+        let mut problems = self.content_problems.clone();
+        problems.extend(rendered.problems);
         problems.extend(crate::links::check(self, &rendered.published));
         if problems.is_empty() {
             Ok(BuildStats {
@@ -153,7 +172,10 @@ impl Site {
             .iter()
             .map(|p| (p.file["content/".len()..].to_owned(), p.path.clone()))
             .chain(self.content.sections.iter().filter_map(|s| {
-                Some((s.file.as_ref()?["content/".len()..].to_owned(), s.path.clone()))
+                Some((
+                    s.file.as_ref()?["content/".len()..].to_owned(),
+                    s.path.clone(),
+                ))
             }))
             .collect();
         let templates = &self.templates;
@@ -174,7 +196,11 @@ impl Site {
         }
         self.content.pages[index] = page;
         let problems = render::render_page_alone(self, index, out);
-        if problems.is_empty() { Ok(true) } else { Err(Report::from(problems)) }
+        if problems.is_empty() {
+            Ok(true)
+        } else {
+            Err(Report::from(problems))
+        }
     }
 }
 

@@ -33,7 +33,9 @@ impl Templates {
                     Ok(text) => sources.push((name.clone(), text)),
                     Err(_) => problems.push(Diagnostic::new(&file.shown_as, "is not UTF-8 text")),
                 },
-                Err(e) => problems.push(Diagnostic::new(&file.shown_as, format!("cannot read: {e}"))),
+                Err(e) => {
+                    problems.push(Diagnostic::new(&file.shown_as, format!("cannot read: {e}")))
+                }
             }
             files.insert(name.clone(), file.shown_as.clone());
         }
@@ -61,7 +63,8 @@ impl Templates {
         let config_for_form = config.clone();
         let strings_for_form = strings.clone();
         tera.register_function("form", move |args: &HashMap<String, Value>| {
-            formview::form_value(args, &config_for_form, &strings_for_form).map_err(tera::Error::msg)
+            formview::form_value(args, &config_for_form, &strings_for_form)
+                .map_err(tera::Error::msg)
         });
         let lang = config.language.clone();
         tera.register_filter(
@@ -74,14 +77,18 @@ impl Templates {
                     )));
                 };
                 let Some(local) = dates::parse_local(text) else {
-                    return Err(tera::Error::msg(format!("format_date: `{text}` is not a date")));
+                    return Err(tera::Error::msg(format!(
+                        "format_date: `{text}` is not a date"
+                    )));
                 };
-                dates::format(local, style, &lang).map(Value::String).ok_or_else(|| {
-                    tera::Error::msg(format!(
-                        "format_date: unknown style `{style}`; use one of {}",
-                        dates::STYLES
-                    ))
-                })
+                dates::format(local, style, &lang)
+                    .map(Value::String)
+                    .ok_or_else(|| {
+                        tera::Error::msg(format!(
+                            "format_date: unknown style `{style}`; use one of {}",
+                            dates::STYLES
+                        ))
+                    })
             },
         );
         Ok(Templates { tera, files })
@@ -114,47 +121,44 @@ fn translate(strings: Strings) -> impl tera::Function {
     }
 }
 
-fn string_arg<'a>(args: &'a HashMap<String, Value>, function: &str, name: &str) -> tera::Result<&'a str> {
-    args.get(name).and_then(Value::as_str).ok_or_else(|| {
-        tera::Error::msg(format!("{function}() needs `{name}=\"...\"`"))
-    })
+fn string_arg<'a>(
+    args: &'a HashMap<String, Value>,
+    function: &str,
+    name: &str,
+) -> tera::Result<&'a str> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| tera::Error::msg(format!("{function}() needs `{name}=\"...\"`")))
 }
 
-/// A Tera error as a diagnostic on the template file, with the line and
-/// column Tera puts in its parse errors (`--> 3:5`).
+/// A Tera error as a diagnostic on the template file. Parse errors carry
+/// a place (`--> 3:5`) and an explanation line (`= expected ...`); render
+/// errors are a chain of causes.
 pub fn template_error(error: &tera::Error, files: &HashMap<String, String>) -> Diagnostic {
     let text = chain(error);
     let file = files
         .iter()
-        .find(|(name, _)| text.contains(&format!("'{name}'")))
+        .filter(|(name, _)| text.contains(&format!("'{name}'")))
+        .max_by_key(|(name, _)| name.len())
         .map(|(_, shown)| shown.clone())
         .unwrap_or_else(|| "templates".to_owned());
-    let mut diagnostic = Diagnostic::new(file, one_line(&text));
-    if let Some(at) = text.find("--> ") {
-        let place: String = text[at + 4..]
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == ':')
-            .collect();
-        if let Some((line, column)) = place.split_once(':')
-            && let (Ok(line), Ok(column)) = (line.parse(), column.parse())
-        {
-            diagnostic = diagnostic.at(line, column);
-        }
+    let Some(at) = text.find("--> ") else {
+        return Diagnostic::new(file, text.replace('\n', " "));
+    };
+    let place: String = text[at + 4..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ':')
+        .collect();
+    let explanation: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("= "))
+        .collect();
+    let mut diagnostic =
+        Diagnostic::new(file, format!("template syntax: {}", explanation.join(" ")));
+    if let Some((line, column)) = place.split_once(':')
+        && let (Ok(line), Ok(column)) = (line.parse(), column.parse())
+    {
+        diagnostic = diagnostic.at(line, column);
     }
     diagnostic
-}
-
-/// Tera's parse errors span several lines with a source excerpt; keep the
-/// first line of each part and the final explanation.
-fn one_line(text: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with("-->") || line.starts_with('|') || line.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        let line = line.trim_start_matches("= ");
-        parts.push(line);
-    }
-    parts.join(" ")
 }

@@ -58,13 +58,18 @@ impl ThemeFiles {
             files.add_dir(root, &theme_dir)?;
         } else if name == "default" {
             for (path, bytes) in embedded::DEFAULT_THEME {
-                files.add(path, format!("themes/default/{path}"), Source::Embedded(bytes));
+                files.add(
+                    path,
+                    format!("themes/default/{path}"),
+                    Source::Embedded(bytes),
+                );
             }
         } else {
-            return Err(Diagnostic::new("campaign.yaml", format!("there is no theme `{name}`"))
-                .hint(format!(
-                    "create `themes/{name}/`, or remove `theme:` to use the default theme"
-                )));
+            return Err(
+                Diagnostic::new("campaign.yaml", format!("there is no theme `{name}`")).hint(
+                    format!("create `themes/{name}/`, or remove `theme:` to use the default theme"),
+                ),
+            );
         }
         files.add_dir(root, root)?;
         Ok(files)
@@ -83,7 +88,9 @@ impl ThemeFiles {
                 if !entry.file_type().is_file() || is_hidden(entry.path()) {
                     continue;
                 }
-                let Ok(relative) = entry.path().strip_prefix(dir) else { continue };
+                let Ok(relative) = entry.path().strip_prefix(dir) else {
+                    continue;
+                };
                 let relative = relative.to_string_lossy().replace('\\', "/");
                 self.add(
                     &relative,
@@ -97,7 +104,9 @@ impl ThemeFiles {
 
     /// Adds `path` (`templates/page.html`), replacing a lower layer's file.
     fn add(&mut self, path: &str, shown_as: String, source: Source) {
-        let Some((kind, name)) = path.split_once('/') else { return };
+        let Some((kind, name)) = path.split_once('/') else {
+            return;
+        };
         let file = ThemeFile { shown_as, source };
         match kind {
             "templates" => {
@@ -118,8 +127,11 @@ impl ThemeFiles {
     pub fn strings(&self, lang: &str) -> Result<HashMap<String, String>, Vec<Diagnostic>> {
         let Some(layers) = self.i18n.get(&format!("{lang}.yaml")) else {
             return Err(vec![
-                Diagnostic::new("campaign.yaml", format!("the theme has no strings for `{lang}`"))
-                    .hint(format!("add `i18n/{lang}.yaml` to the theme or the site")),
+                Diagnostic::new(
+                    "campaign.yaml",
+                    format!("the theme has no strings for `{lang}`"),
+                )
+                .hint(format!("add `i18n/{lang}.yaml` to the theme or the site")),
             ]);
         };
         let mut strings = HashMap::new();
@@ -128,7 +140,10 @@ impl ThemeFiles {
             let text = match layer.source.read() {
                 Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
                 Err(e) => {
-                    problems.push(Diagnostic::new(&layer.shown_as, format!("cannot read: {e}")));
+                    problems.push(Diagnostic::new(
+                        &layer.shown_as,
+                        format!("cannot read: {e}"),
+                    ));
                     continue;
                 }
             };
@@ -139,13 +154,17 @@ impl ThemeFiles {
                     if let (Some(l), Some(c)) = (e.line, e.column) {
                         d = d.at(l, c);
                     }
-                    problems.push(d.hint(
-                        "strings are one flat map of `key: text`, like `nav.home: Accueil`",
-                    ));
+                    problems.push(
+                        d.hint("strings are one flat map of `key: text`, like `nav.home: Accueil`"),
+                    );
                 }
             }
         }
-        if problems.is_empty() { Ok(strings) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(strings)
+        } else {
+            Err(problems)
+        }
     }
 }
 

@@ -19,7 +19,11 @@ pub fn tag_path(slug: &str) -> String {
 
 /// Path of an event's own `.ics` file: `/agenda/reunion/reunion.ics`.
 pub fn ics_path(page_path: &str) -> String {
-    let slug = page_path.trim_end_matches('/').rsplit('/').next().unwrap_or("event");
+    let slug = page_path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("event");
     let slug = if slug.is_empty() { "event" } else { slug };
     format!("{page_path}{slug}.ics")
 }
@@ -47,16 +51,28 @@ pub fn event_value(event: &Event, now: Timestamp) -> Value {
 }
 
 /// A page for templates; `full` adds `content` and `toc`.
-pub fn page_value(page: &Page, config: &CampaignConfig, zone: &TimeZone, now: Timestamp, full: bool) -> Value {
+pub fn page_value(
+    page: &Page,
+    config: &CampaignConfig,
+    zone: &TimeZone,
+    now: Timestamp,
+    full: bool,
+) -> Value {
     let words = page.rendered.word_count;
     let mut map = Map::new();
     map.insert("title".into(), page.front.title.clone().into());
-    map.insert("description".into(), page.front.description.clone().unwrap_or_default().into());
+    map.insert(
+        "description".into(),
+        page.front.description.clone().unwrap_or_default().into(),
+    );
     map.insert("path".into(), page.path.clone().into());
     map.insert("permalink".into(), config.permalink(&page.path).into());
     map.insert("kind".into(), json!(page.kind));
     map.insert("date".into(), page.date.map(|t| rfc3339(t, zone)).into());
-    map.insert("updated".into(), page.updated.map(|t| rfc3339(t, zone)).into());
+    map.insert(
+        "updated".into(),
+        page.updated.map(|t| rfc3339(t, zone)).into(),
+    );
     map.insert(
         "tags".into(),
         page.tags
@@ -71,7 +87,12 @@ pub fn page_value(page: &Page, config: &CampaignConfig, zone: &TimeZone, now: Ti
     map.insert("weight".into(), page.front.weight.into());
     map.insert("draft".into(), page.front.draft.into());
     map.insert("extra".into(), json!(page.front.extra));
-    map.insert("event".into(), page.event.as_ref().map_or(Value::Null, |e| event_value(e, now)));
+    map.insert(
+        "event".into(),
+        page.event
+            .as_ref()
+            .map_or(Value::Null, |e| event_value(e, now)),
+    );
     if full {
         map.insert("content".into(), page.rendered.html.clone().into());
         map.insert("toc".into(), json!(page.rendered.toc));
@@ -94,12 +115,20 @@ pub fn section_value(section: &Section, config: &CampaignConfig) -> Value {
 
 /// Path of listing page `number` (from 1) of a list at `base`.
 pub fn pager_path(base: &str, number: usize) -> String {
-    if number <= 1 { base.to_owned() } else { format!("{base}page/{number}/") }
+    if number <= 1 {
+        base.to_owned()
+    } else {
+        format!("{base}page/{number}/")
+    }
 }
 
 pub fn paginator(base: &str, pages: Vec<Value>, number: usize, total: usize) -> Value {
     let link = |n: usize| -> Value {
-        if n >= 1 && n <= total { Value::String(pager_path(base, n)) } else { Value::Null }
+        if n >= 1 && n <= total {
+            Value::String(pager_path(base, n))
+        } else {
+            Value::Null
+        }
     };
     json!({
         "pages": pages,
