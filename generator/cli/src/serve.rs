@@ -218,11 +218,9 @@ fn update_pages(site: &mut Site, files: &[String], shared: &Shared) -> bool {
     for file in files {
         match site.update_page(file, &output) {
             Ok(true) => {}
-            Ok(false) => return false,
-            Err(report) => {
-                failed(shared, report.to_string());
-                return true;
-            }
+            // A failed page goes through a full build, whose report lists
+            // every problem and which stays failed until all are fixed.
+            Ok(false) | Err(_) => return false,
         }
     }
     succeeded(shared);

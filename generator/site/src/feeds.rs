@@ -49,7 +49,7 @@ fn atom(
     mut pages: Vec<&Page>,
 ) -> String {
     pages.retain(|p| p.date.is_some());
-    pages.sort_by(|a, b| b.date.cmp(&a.date));
+    pages.sort_by_key(|p| std::cmp::Reverse(p.date));
     pages.truncate(FEED_ENTRIES);
     let config = &site.config;
     let zone = &site.zone;

@@ -27,8 +27,7 @@ pub fn split<'a>(text: &'a str, file: &str) -> Result<Split<'a>, Diagnostic> {
             .hint("start it with a `---` line, then `title: ...`, then another `---` line"));
     };
     let mut offset = 0;
-    let mut line = 2;
-    for raw in after_open.split_inclusive('\n') {
+    for (line, raw) in (2..).zip(after_open.split_inclusive('\n')) {
         if raw.trim_end() == "---" {
             let front = &after_open[..offset];
             let body = &after_open[offset + raw.len()..];
@@ -40,7 +39,6 @@ pub fn split<'a>(text: &'a str, file: &str) -> Result<Split<'a>, Diagnostic> {
             });
         }
         offset += raw.len();
-        line += 1;
     }
     Err(
         Diagnostic::new(file, "the front matter opened here is never closed")

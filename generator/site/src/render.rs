@@ -68,33 +68,26 @@ pub fn render_all(site: &Site, out: &dyn Output, progress: Option<&Progress>) ->
         })
         .collect();
     let mut published = HashSet::new();
-    let mut failures: BTreeMap<(String, Option<usize>, Option<usize>, String), Vec<String>> =
-        BTreeMap::new();
+    let mut failures: BTreeMap<Diagnostic, Vec<String>> = BTreeMap::new();
     for (paths, problems) in results {
         let first = paths.first().cloned().unwrap_or_default();
         published.extend(paths);
         for d in problems {
-            failures
-                .entry((d.file, d.line, d.column, d.message))
-                .or_default()
-                .push(first.clone());
+            failures.entry(d).or_default().push(first.clone());
         }
     }
     // A template mistake fails every page that uses it: say it once.
     let problems = failures
         .into_iter()
-        .map(|((file, line, column, message), outputs)| {
-            let message = match outputs.len() {
-                0 | 1 => message,
-                n => format!("{message} (and on {} other pages)", n - 1),
-            };
-            Diagnostic {
-                file,
-                line,
-                column,
-                message,
-                hint: None,
+        .map(|(mut problem, outputs)| {
+            if outputs.len() > 1 {
+                problem.message = format!(
+                    "{} (and on {} other pages)",
+                    problem.message,
+                    outputs.len() - 1
+                );
             }
+            problem
         })
         .collect();
     Rendered {
@@ -517,7 +510,7 @@ impl<'a> Renderer<'a> {
             .iter()
             .filter(|p| keep(p) && p.date.is_some())
             .collect();
-        pages.sort_by(|a, b| b.date.cmp(&a.date));
+        pages.sort_by_key(|p| std::cmp::Reverse(p.date));
         pages
             .into_iter()
             .take(n)
