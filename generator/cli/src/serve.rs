@@ -294,7 +294,14 @@ fn file_response(status: StatusCode, file: &str, bytes: Vec<u8>) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(file)),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Fingerprinted assets never change under their name: the browser
+    // keeps them across reloads, as a CDN would.
+    let cache = if file.starts_with("assets/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-store"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 
