@@ -125,6 +125,8 @@ pub struct FormDefinition {
 pub const HONEYPOT_FIELD: &str = "website";
 /// Hidden field carrying the path of the page the form was on.
 pub const SOURCE_FIELD: &str = "source";
+/// With `amount=other`, the field holding the amount the donor typed.
+pub const OTHER_AMOUNT_FIELD: &str = "amount_other";
 /// Hidden field carrying the path of the page to show after success.
 pub const THANKS_FIELD: &str = "thanks";
 

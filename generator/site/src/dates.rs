@@ -114,15 +114,16 @@ pub fn format(value: DateTime, style: &str, lang: &str) -> Option<String> {
     } else {
         day.to_string()
     };
+    // French keeps a number with its unit on one line: non-breaking spaces.
     let long = if fr {
-        format!("{day_fr} {} {year}", FR_MONTHS[month])
+        format!("{day_fr}\u{a0}{} {year}", FR_MONTHS[month])
     } else {
         format!("{day} {} {year}", EN_MONTHS[month])
     };
     let time = if fr {
         match value.minute() {
-            0 => format!("{} h", value.hour()),
-            m => format!("{} h {m:02}", value.hour()),
+            0 => format!("{}\u{a0}h", value.hour()),
+            m => format!("{}\u{a0}h\u{a0}{m:02}", value.hour()),
         }
     } else {
         let hour = match value.hour() % 12 {
@@ -142,7 +143,7 @@ pub fn format(value: DateTime, style: &str, lang: &str) -> Option<String> {
         "short" => format!("{} {day}, {year}", &EN_MONTHS[month][..3]),
         "day" => format!("{weekday} {long}"),
         "time" => time,
-        "datetime" if fr => format!("{weekday} {long} à {time}"),
+        "datetime" if fr => format!("{weekday} {long} à\u{a0}{time}"),
         "datetime" => format!("{weekday} {long}, {time}"),
         "month" if fr => format!("{} {year}", FR_MONTHS[month]),
         "month" => format!("{} {year}", EN_MONTHS[month]),
@@ -166,23 +167,19 @@ mod tests {
         parse_local(text).unwrap()
     }
 
+    /// Shows non-breaking spaces as `~` so expectations stay readable.
+    fn fr(t: DateTime, style: &str) -> String {
+        format(t, style, "fr").unwrap().replace('\u{a0}', "~")
+    }
+
     #[test]
     fn french_dates() {
         let t = at("2027-03-14T18:30:00+01:00");
-        assert_eq!(format(t, "long", "fr").unwrap(), "14 mars 2027");
-        assert_eq!(
-            format(t, "datetime", "fr").unwrap(),
-            "dimanche 14 mars 2027 à 18 h 30"
-        );
-        assert_eq!(format(t, "short", "fr").unwrap(), "14/03/2027");
-        assert_eq!(
-            format(at("2027-02-01"), "long", "fr").unwrap(),
-            "1er février 2027"
-        );
-        assert_eq!(
-            format(at("2027-02-01T09:00:00Z"), "time", "fr").unwrap(),
-            "9 h"
-        );
+        assert_eq!(fr(t, "long"), "14~mars 2027");
+        assert_eq!(fr(t, "datetime"), "dimanche 14~mars 2027 à~18~h~30");
+        assert_eq!(fr(t, "short"), "14/03/2027");
+        assert_eq!(fr(at("2027-02-01"), "long"), "1er~février 2027");
+        assert_eq!(fr(at("2027-02-01T09:00:00Z"), "time"), "9~h");
     }
 
     #[test]

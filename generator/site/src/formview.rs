@@ -61,7 +61,11 @@ pub fn form_value(
             "max_len": field.max_len,
             "autocomplete": field.autocomplete,
             "label": label,
-            "help": strings.get(&format!("form.help.{}", field.name)).cloned().unwrap_or_default(),
+            "help": strings
+                .get(&format!("form.help.{name}.{}", field.name))
+                .or_else(|| strings.get(&format!("form.help.{}", field.name)))
+                .cloned()
+                .unwrap_or_default(),
             "options": options,
         }));
     }

@@ -149,7 +149,7 @@ impl<'a> Renderer<'a> {
         renderer.lists = c
             .pages
             .par_iter()
-            .map(|p| values::page_value(p, &site.config, &site.zone, site.options.now, false))
+            .map(|p| values::page_value(p, site, false))
             .collect();
         let mut tags: BTreeMap<String, TagEntry> = BTreeMap::new();
         for (i, page) in c.pages.iter().enumerate() {
@@ -185,6 +185,8 @@ impl<'a> Renderer<'a> {
             "now".into(),
             values::rfc3339(site.options.now, &site.zone).into(),
         );
+        // The site-wide feed; a news section's listing gives its own.
+        base.insert("feed_path".into(), "/atom.xml".into());
         Renderer {
             site,
             base,
@@ -384,7 +386,7 @@ impl<'a> Renderer<'a> {
             }
             .to_owned()
         });
-        let value = values::page_value(page, &site.config, &site.zone, site.options.now, true);
+        let value = values::page_value(page, site, true);
         self.html(&template, &page.path, Some(&page.file), [("page", value)])
     }
 
@@ -499,7 +501,7 @@ impl<'a> Renderer<'a> {
 
     fn list_value(&self, page: &Page) -> Value {
         let site = self.site;
-        values::page_value(page, &site.config, &site.zone, site.options.now, false)
+        values::page_value(page, site, false)
     }
 
     fn newest(&self, keep: impl Fn(&Page) -> bool, n: usize) -> Vec<Value> {

@@ -44,6 +44,9 @@ impl Templates {
         }
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".html", ".xml"]);
+        // Tera's own escaping also turns `/` into `&#x2F;`, which is valid
+        // but makes every URL in the HTML hard to read.
+        tera.set_escape_fn(estrade_domain::text::escape_html);
         if let Err(error) = tera.add_raw_templates(sources) {
             return Err(vec![template_error(&error, &files)]);
         }
@@ -112,13 +115,30 @@ fn translate(strings: Strings) -> impl tera::Function {
         let key = string_arg(args, "t", "key")?;
         strings
             .get(key)
-            .map(|s| Value::String(s.clone()))
+            .map(|text| Value::String(fill(text, args)))
             .ok_or_else(|| {
                 tera::Error::msg(format!(
                     "t(key=\"{key}\"): no such string in the theme's i18n file for this language"
                 ))
             })
     }
+}
+
+/// Replaces `{name}` in a string with the `name=` argument of `t()`, so a
+/// translation can place numbers where its language wants them.
+fn fill(text: &str, args: &HashMap<String, Value>) -> String {
+    let mut out = text.to_owned();
+    for (name, value) in args {
+        if name == "key" {
+            continue;
+        }
+        let shown = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out = out.replace(&format!("{{{name}}}"), &shown);
+    }
+    out
 }
 
 fn string_arg<'a>(
@@ -161,4 +181,19 @@ pub fn template_error(error: &tera::Error, files: &HashMap<String, String>) -> D
         diagnostic = diagnostic.at(line, column);
     }
     diagnostic
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_take_named_values() {
+        let mut args = HashMap::new();
+        args.insert("key".to_owned(), Value::from("pager"));
+        args.insert("number".to_owned(), Value::from(2));
+        args.insert("total".to_owned(), Value::from("3"));
+        assert_eq!(fill("Page {number} sur {total}", &args), "Page 2 sur 3");
+        assert_eq!(fill("Sans valeur {autre}", &args), "Sans valeur {autre}");
+    }
 }

@@ -1,6 +1,7 @@
 //! What templates see of pages, sections and events (see themes/README.md).
 
 use crate::content::{Page, Section};
+use crate::site::Site;
 use estrade_domain::{CampaignConfig, Event};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -51,13 +52,9 @@ pub fn event_value(event: &Event, now: Timestamp) -> Value {
 }
 
 /// A page for templates; `full` adds `content` and `toc`.
-pub fn page_value(
-    page: &Page,
-    config: &CampaignConfig,
-    zone: &TimeZone,
-    now: Timestamp,
-    full: bool,
-) -> Value {
+pub fn page_value(page: &Page, site: &Site, full: bool) -> Value {
+    let section = &site.content.sections[page.section];
+    let (config, zone, now) = (&*site.config, &site.zone, site.options.now);
     let words = page.rendered.word_count;
     let mut map = Map::new();
     map.insert("title".into(), page.front.title.clone().into());
@@ -66,6 +63,8 @@ pub fn page_value(
         page.front.description.clone().unwrap_or_default().into(),
     );
     map.insert("path".into(), page.path.clone().into());
+    map.insert("section_path".into(), section.path.clone().into());
+    map.insert("section_title".into(), section.front.title.clone().into());
     map.insert("permalink".into(), config.permalink(&page.path).into());
     map.insert("kind".into(), json!(page.kind));
     map.insert("date".into(), page.date.map(|t| rfc3339(t, zone)).into());
