@@ -357,7 +357,9 @@ def check_output(name, out, pages):
     if not any(out.rglob("*.xml")):
         problems.append("no feed or sitemap (.xml) written")
     if problems:
-        raise SystemExit(f"{name} wrote a broken site in {out}:\n  " + "\n  ".join(problems))
+        raise SystemExit(
+            f"{name} wrote a broken site in {out} (--keep keeps it):\n  " + "\n  ".join(problems)
+        )
     return html_files
 
 
@@ -383,6 +385,35 @@ def find_hugo():
     return shutil.which("hugo") or sys.exit("hugo still missing after apt-get install")
 
 
+def cpu_busy_share(seconds=1.0):
+    """Share of the CPUs other processes kept busy over `seconds` (this
+    script sleeps meanwhile), or None where /proc/stat does not exist."""
+
+    def sample():
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values) - idle, sum(values)
+
+    try:
+        busy_before, total_before = sample()
+        time.sleep(seconds)
+        busy_after, total_after = sample()
+    except OSError:
+        return None
+    return (busy_after - busy_before) / max(1, total_after - total_before)
+
+
+def warn_if_busy(when):
+    """Other work on the machine skews both generators, unevenly: say so."""
+    share = cpu_busy_share()
+    if share is not None and share > 0.2:
+        print(
+            f"warning: other processes kept {share:.0%} of the CPUs busy {when} the "
+            "builds; times are noisy: compare the best runs, or run again when idle"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=10000, help="pages to generate")
@@ -390,6 +421,9 @@ def main():
     parser.add_argument("--seed", type=int, default=2027, help="seed of the synthetic site")
     parser.add_argument("--estrade", type=Path, help="use this binary, do not run cargo")
     parser.add_argument("--keep", action="store_true", help="keep the temporary site")
+    parser.add_argument(
+        "--tmpdir", type=Path, help="where to write the site and outputs (default: $TMPDIR or /tmp)"
+    )
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed, too"
     )
@@ -404,7 +438,7 @@ def main():
     hugo = find_hugo()
     hugo_version = subprocess.run([hugo, "version"], capture_output=True, text=True)
 
-    work = Path(tempfile.mkdtemp(prefix="estrade-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="estrade-bench-", dir=args.tmpdir))
     try:
         rng = random.Random(args.seed)
         pages = plan_pages(args.pages, rng)
@@ -420,6 +454,7 @@ def main():
             f"{time.perf_counter() - started:.1f} s to {work}"
         )
         print(f"estrade: {estrade}\nhugo: {hugo_version.stdout.strip()}")
+        warn_if_busy("before")
 
         commands = {
             "estrade": lambda out: [
@@ -434,8 +469,14 @@ def main():
         # Alternate the generators so that a slow spell of the machine hits both.
         for run in range(1, args.runs + 1):
             for name, command in commands.items():
-                out = work / f"out-{name}"
-                shutil.rmtree(out, ignore_errors=True)
+                # A new folder each run, all deleted at the end: ext4 makes
+                # creating files slow for a while after thousands were
+                # deleted (its inode allocator skips recently freed inodes),
+                # which would bill each run for the previous one's cleanup.
+                out = work / f"out-{name}-{run}"
+                # Flush the previous build's writes too, or the kernel writes
+                # them back during this one.
+                os.sync()
                 log = work / f"{name}-{run}.log"
                 seconds, code, rss = measure(command(out), log)
                 if code != 0:
@@ -451,6 +492,7 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
 
+    warn_if_busy("after")
     print(f"\n{'':10}{'best':>10}{'median':>10}{'peak RSS':>12}{'HTML files':>12}")
     for name, timing in timings.items():
         print(

@@ -110,7 +110,10 @@ async function visit(pagePath, contextOptions = {}) {
   });
 
   const response = await page.goto(server.origin + pagePath, { waitUntil: 'load' });
-  await page.waitForLoadState('networkidle');
+  // Scripts may fetch after `load`; without them nothing more can come.
+  if (contextOptions.javaScriptEnabled !== false) {
+    await page.waitForLoadState('networkidle');
+  }
   if (response?.status() !== 200) {
     problems.push(`HTTP ${response?.status() ?? 'no response'} for the page itself`);
   }
