@@ -236,6 +236,13 @@ test('on a 390x844 phone, the home page shows its signup form without scrolling'
     );
     const scrolled = await page.evaluate(() => window.scrollY);
     assert.equal(scrolled, 0, 'the page scrolled by itself');
+    // Reflow (WCAG 1.4.10): the page itself never scrolls sideways on a
+    // phone; a menu may scroll within its own box.
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(
+      width <= PHONE.viewport.width,
+      `the page is ${width}px wide on a ${PHONE.viewport.width}px screen`,
+    );
   } finally {
     await context.close();
   }
