@@ -109,7 +109,7 @@ fn full_build(root: &Path, options: &SiteOptions, shared: &Shared) -> Option<Sit
     match result {
         Ok(site) => {
             *shared.site.write().unwrap_or_else(|p| p.into_inner()) = output;
-            succeeded(shared);
+            succeeded(shared, None);
             Some(site)
         }
         Err(report) => {
@@ -119,9 +119,15 @@ fn full_build(root: &Path, options: &SiteOptions, shared: &Shared) -> Option<Sit
     }
 }
 
-fn succeeded(shared: &Shared) {
+/// Tells open pages the build succeeded: `pages` lists the paths that
+/// changed alone, `None` means everything may have.
+fn succeeded(shared: &Shared, pages: Option<Vec<String>>) {
     *shared.problem.write().unwrap_or_else(|p| p.into_inner()) = None;
-    let _ = shared.events.send(r#"{"reload":true}"#.to_owned());
+    let message = match pages {
+        Some(pages) => serde_json::json!({ "reload": true, "pages": pages }),
+        None => serde_json::json!({ "reload": true }),
+    };
+    let _ = shared.events.send(message.to_string());
 }
 
 fn failed(shared: &Shared, report: String) {
@@ -215,15 +221,22 @@ fn update_pages(site: &mut Site, files: &[String], shared: &Shared) -> bool {
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
+    let mut pages = Vec::new();
     for file in files {
         match site.update_page(file, &output) {
-            Ok(true) => {}
+            Ok(true) => pages.extend(
+                site.content
+                    .pages
+                    .iter()
+                    .filter(|p| &p.file == file)
+                    .map(|p| p.path.clone()),
+            ),
             // A failed page goes through a full build, whose report lists
             // every problem and which stays failed until all are fixed.
             Ok(false) | Err(_) => return false,
         }
     }
-    succeeded(shared);
+    succeeded(shared, Some(pages));
     true
 }
 

@@ -119,7 +119,10 @@ fn serve_rebuilds_on_edit_and_shows_a_failed_build() {
     let post = site.path().join("content/news/post-2.md");
     let text = std::fs::read_to_string(&post).unwrap();
     std::fs::write(&post, text.replace("More about post 2.", "Edited live.")).unwrap();
-    assert_eq!(stream.recv_timeout(wait).unwrap(), r#"{"reload":true}"#);
+    assert_eq!(
+        stream.recv_timeout(wait).unwrap(),
+        r#"{"pages":["/news/post-2/"],"reload":true}"#
+    );
     assert!(
         get(port, "/news/post-2/")
             .unwrap()
@@ -140,6 +143,7 @@ fn serve_rebuilds_on_edit_and_shows_a_failed_build() {
         "the last good build is still served"
     );
 
+    // The fix comes through a full build, which reloads every open page.
     std::fs::write(&post, &text).unwrap();
     assert_eq!(stream.recv_timeout(wait).unwrap(), r#"{"reload":true}"#);
     assert!(

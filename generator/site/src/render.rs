@@ -47,8 +47,19 @@ struct Renderer<'a> {
     tags: Vec<TagEntry>,
 }
 
-/// Script `serve` adds to pages: reloads on a rebuild, shows a failed one.
-pub const LIVE_RELOAD: &str = r#"<script>(function(){var s=new EventSource("/__estrade/events");s.onmessage=function(m){var d=JSON.parse(m.data);var o=document.getElementById("estrade-overlay");if(d.error){if(!o){o=document.createElement("pre");o.id="estrade-overlay";o.setAttribute("role","alert");o.style.cssText="position:fixed;inset:auto 0 0 0;max-height:60vh;overflow:auto;margin:0;padding:1rem;background:#3b0d0d;color:#fff;font:14px/1.4 monospace;white-space:pre-wrap;z-index:2147483647";document.body.appendChild(o)}o.textContent="estrade: the last change did not build; still showing the last good build.\n\n"+d.error}else if(d.reload){location.reload()}}})();</script>"#;
+/// Script `serve` adds to pages. After a full rebuild it reloads the page;
+/// after a one-page rebuild (`pages` lists what changed) it swaps the body
+/// of that page in place, which is faster than a reload and keeps the
+/// scroll position; a failed build is shown over the page.
+pub const LIVE_RELOAD: &str = r#"<script>(function(){
+var s=new EventSource("/__estrade/events");
+function overlay(){return document.getElementById("estrade-overlay")}
+s.onmessage=function(m){var d=JSON.parse(m.data),o=overlay();
+if(d.error){if(!o){o=document.createElement("pre");o.id="estrade-overlay";o.setAttribute("role","alert");o.style.cssText="position:fixed;inset:auto 0 0 0;max-height:60vh;overflow:auto;margin:0;padding:1rem;background:#3b0d0d;color:#fff;font:14px/1.4 monospace;white-space:pre-wrap;z-index:2147483647";document.body.appendChild(o)}o.textContent="estrade: the last change did not build; still showing the last good build.\n\n"+d.error;return}
+if(o)o.remove();
+if(!d.pages){location.reload();return}
+if(d.pages.indexOf(location.pathname)<0)return;
+fetch(location.pathname,{cache:"no-store"}).then(function(r){return r.text()}).then(function(t){var n=new DOMParser().parseFromString(t,"text/html");document.title=n.title;document.body.replaceWith(n.body)}).catch(function(){location.reload()})}})();</script>"#;
 
 pub fn render_all(site: &Site, out: &dyn Output, progress: Option<&Progress>) -> Rendered {
     let renderer = Renderer::new(site);
