@@ -38,20 +38,31 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 impl Submission {
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Submission {
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Submission {
         Submission {
-            pairs: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            pairs: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 
     /// The first value of `name`, if any.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `name`, in order (checkbox groups).
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn len(&self) -> usize {
@@ -103,11 +114,15 @@ impl Submission {
                     .into_iter()
                     .map(|item| match item {
                         Value::String(text) => Ok(text),
-                        _ => Err(DecodeError::Malformed(format!("`{name}` must be a list of texts"))),
+                        _ => Err(DecodeError::Malformed(format!(
+                            "`{name}` must be a list of texts"
+                        ))),
                     })
                     .collect::<Result<_, _>>()?,
                 Value::Object(_) => {
-                    return Err(DecodeError::Malformed(format!("`{name}` must not be an object")));
+                    return Err(DecodeError::Malformed(format!(
+                        "`{name}` must not be an object"
+                    )));
                 }
             };
             for value in values {
@@ -129,7 +144,9 @@ fn percent_decode(bytes: &[u8]) -> Result<String, DecodeError> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3).ok_or_else(|| {
-                    DecodeError::Malformed("a `%` is not followed by two hexadecimal digits".to_owned())
+                    DecodeError::Malformed(
+                        "a `%` is not followed by two hexadecimal digits".to_owned(),
+                    )
                 })?;
                 let digit = |b: u8| (b as char).to_digit(16);
                 match (digit(hex[0]), digit(hex[1])) {
@@ -155,7 +172,10 @@ mod tests {
 
     #[test]
     fn urlencoded_pairs_decode_with_repeats() {
-        let s = Submission::from_urlencoded(b"email=a%40b.fr&first_name=Ana+Lu%C3%ADsa&interests=a&interests=b&website=").unwrap();
+        let s = Submission::from_urlencoded(
+            b"email=a%40b.fr&first_name=Ana+Lu%C3%ADsa&interests=a&interests=b&website=",
+        )
+        .unwrap();
         assert_eq!(s.get("email"), Some("a@b.fr"));
         assert_eq!(s.get("first_name"), Some("Ana Luísa"));
         assert_eq!(s.all("interests").collect::<Vec<_>>(), ["a", "b"]);
@@ -164,12 +184,34 @@ mod tests {
 
     #[test]
     fn broken_urlencoded_is_refused() {
-        assert_eq!(Submission::from_urlencoded(b"email=%ZZ"), Err(DecodeError::Malformed("a `%` is not followed by two hexadecimal digits".to_owned())));
-        assert_eq!(Submission::from_urlencoded(b"email=%C3%28"), Err(DecodeError::NotUtf8));
-        assert_eq!(Submission::from_urlencoded(b"email=%4"), Err(DecodeError::Malformed("a `%` is not followed by two hexadecimal digits".to_owned())));
-        assert_eq!(Submission::from_urlencoded(&vec![b'a'; MAX_BODY_BYTES + 1]), Err(DecodeError::TooLarge));
-        let many = (0..=MAX_FIELDS).map(|i| format!("f{i}=x")).collect::<Vec<_>>().join("&");
-        assert_eq!(Submission::from_urlencoded(many.as_bytes()), Err(DecodeError::TooManyFields));
+        assert_eq!(
+            Submission::from_urlencoded(b"email=%ZZ"),
+            Err(DecodeError::Malformed(
+                "a `%` is not followed by two hexadecimal digits".to_owned()
+            ))
+        );
+        assert_eq!(
+            Submission::from_urlencoded(b"email=%C3%28"),
+            Err(DecodeError::NotUtf8)
+        );
+        assert_eq!(
+            Submission::from_urlencoded(b"email=%4"),
+            Err(DecodeError::Malformed(
+                "a `%` is not followed by two hexadecimal digits".to_owned()
+            ))
+        );
+        assert_eq!(
+            Submission::from_urlencoded(&vec![b'a'; MAX_BODY_BYTES + 1]),
+            Err(DecodeError::TooLarge)
+        );
+        let many = (0..=MAX_FIELDS)
+            .map(|i| format!("f{i}=x"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert_eq!(
+            Submission::from_urlencoded(many.as_bytes()),
+            Err(DecodeError::TooManyFields)
+        );
     }
 
     #[test]
@@ -185,8 +227,21 @@ mod tests {
 
     #[test]
     fn broken_json_is_refused_without_panicking() {
-        for body in [&b"[]"[..], b"{", b"{\"a\"}", b"{\"a\":{\"b\":1}}", b"{\"a\":\"x\"} trailing", b"{\"a\":\"\\ud800\"}", b"{\"a\":\"unclosed}", b"\xff"] {
-            assert!(Submission::from_json(body).is_err(), "{}", String::from_utf8_lossy(body));
+        for body in [
+            &b"[]"[..],
+            b"{",
+            b"{\"a\"}",
+            b"{\"a\":{\"b\":1}}",
+            b"{\"a\":\"x\"} trailing",
+            b"{\"a\":\"\\ud800\"}",
+            b"{\"a\":\"unclosed}",
+            b"\xff",
+        ] {
+            assert!(
+                Submission::from_json(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 }
