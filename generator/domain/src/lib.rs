@@ -10,7 +10,10 @@ pub mod event;
 pub mod forms;
 pub mod ics;
 pub mod submission;
+pub mod supporter;
 pub mod text;
+pub mod token;
+pub mod validate;
 
 pub use config::CampaignConfig;
 pub use event::{Event, EventFrontMatter};
