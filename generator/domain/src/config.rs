@@ -38,6 +38,9 @@ pub struct CampaignConfig {
     pub skills: Vec<Choice>,
     #[serde(default)]
     pub donations: DonationSettings,
+    /// Who the campaign's email comes from.
+    #[serde(default)]
+    pub email: EmailSettings,
     /// Default number of pages per listing page.
     #[serde(default = "default_paginate_by")]
     pub paginate_by: usize,
@@ -139,6 +142,33 @@ fn default_endpoint() -> String {
 
 fn default_true() -> bool {
     true
+}
+
+/// The sender of every email. The address's domain must be verified in
+/// SES before sending in production.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// Shown as the sender's name; the candidate's name when left out.
+    #[serde(default)]
+    pub from_name: Option<String>,
+    #[serde(default = "default_from")]
+    pub from_address: String,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The SES configuration set that receives bounces and complaints.
+    #[serde(default)]
+    pub configuration_set: Option<String>,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings { from_name: None, from_address: default_from(), reply_to: None, configuration_set: None }
+    }
+}
+
+fn default_from() -> String {
+    "contact@example.org".to_owned()
 }
 
 /// One option of a multiple choice: a stable id stored with the supporter,

@@ -1,0 +1,12 @@
+//! The form functions: signup (and volunteer), RSVP and unsubscribe, as
+//! one axum router over a [`store::Store`] and a [`mailer::Mailer`]. Each
+//! Lambda binary serves it through `lambda_http`; `estrade serve` mounts
+//! it at `/api` over the embedded store and the outbox.
+
+pub mod contract;
+pub mod mailer;
+pub mod mime;
+pub mod outbox;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+pub mod store;

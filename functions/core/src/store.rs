@@ -1,0 +1,111 @@
+//! Where supporters, consent and RSVPs live. Two implementations pass the
+//! same contract suite ([`contract`]): the embedded SQLite store and
+//! DynamoDB (in `estrade-aws`).
+//!
+//! Every write that two requests could race on is atomic in the store
+//! itself: a supporter is one record per normalised email, capacity is
+//! checked in the same write that takes the seat, a rate-limit counter is
+//! incremented and read in one step.
+
+use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
+use jiff::Timestamp;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::future::Future;
+
+/// Infrastructure trouble (the database is unreachable, a timeout): the
+/// client is told to try again, nothing was half-written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError(pub String);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Updated,
+}
+
+pub trait Store: Send + Sync + 'static {
+    /// Creates the supporter of `update.email`, or merges `update` into
+    /// them ([`Supporter::merge`]: never a second record, never a
+    /// downgrade), and appends `consent` to their history, all in one
+    /// atomic write.
+    fn upsert_supporter(
+        &self,
+        update: SupporterUpdate,
+        status: EmailStatus,
+        consent: Option<ConsentRecord>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<(Upserted, Supporter)>> + Send;
+
+    fn supporter(&self, email: &str) -> impl Future<Output = StoreResult<Option<Supporter>>> + Send;
+
+    /// Sets a supporter's email status (confirmed, unsubscribed, bounced)
+    /// and appends `consent`. `false` when there is no such supporter.
+    fn set_status(
+        &self,
+        email: &str,
+        status: EmailStatus,
+        consent: Option<ConsentRecord>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Removes some interests (a topic unsubscribe). `false` when there is
+    /// no such supporter.
+    fn remove_interests(
+        &self,
+        email: &str,
+        interests: &BTreeSet<String>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// The supporter's consent history, oldest first. Recording the same
+    /// record twice (a retried request) keeps one.
+    fn consents(&self, email: &str) -> impl Future<Output = StoreResult<Vec<ConsentRecord>>> + Send;
+
+    /// Registers `email` for `event`: `Confirmed` while fewer than
+    /// `capacity` are confirmed, `Waitlisted` after, checked atomically.
+    /// Registering again returns the existing registration unchanged
+    /// (a cancelled one is registered anew).
+    fn rsvp(
+        &self,
+        event: &str,
+        email: &str,
+        capacity: Option<u32>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<Rsvp>> + Send;
+
+    /// Cancels a registration. When it held a seat, the first waitlisted
+    /// registration (lowest `position`) is promoted in the same step.
+    /// Returns the cancelled registration (`None` if there was none or it
+    /// was already cancelled) and the promoted one.
+    fn cancel_rsvp(
+        &self,
+        event: &str,
+        email: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<(Option<Rsvp>, Option<Rsvp>)>> + Send;
+
+    /// Every registration of an event, by `position`.
+    fn rsvps(&self, event: &str) -> impl Future<Output = StoreResult<Vec<Rsvp>>> + Send;
+
+    /// Counts one request under `key` in the fixed window of
+    /// `window_seconds` that contains `at`; `true` while the count is at
+    /// most `limit`. Old windows expire on their own (TTL).
+    fn allow(
+        &self,
+        key: &str,
+        limit: u32,
+        window_seconds: u32,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
