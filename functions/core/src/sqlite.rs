@@ -1,1 +1,378 @@
-//! (being written)
+//! The embedded store: one SQLite file, for `estrade serve`, tests and
+//! small self-hosted campaigns.
+//!
+//! One connection sits behind a mutex, and every operation is one
+//! transaction run on tokio's blocking pool: writes are serialised, so the
+//! read-merge-write of a signup and the count-then-seat of an RSVP are
+//! atomic without any retry loop. Writes take the lock up front
+//! (`BEGIN IMMEDIATE`) so a second process on the same file waits (busy
+//! timeout) instead of failing half-way. The file uses WAL, so readers in
+//! other processes never block the writer.
+//!
+//! # Schema (version 1, in `PRAGMA user_version`)
+//!
+//! Enumerations are stored as their serde names (`pending`, `waitlisted`,
+//! `given`...), timestamps as RFC 3339 text, sets as JSON arrays.
+//!
+//! - `supporters`: one row per normalised `email` (primary key) with every
+//!   field of [`Supporter`]; `interests` and `skills` are JSON arrays.
+//! - `consents`: the append-only history; `id` gives the order, `supporter`
+//!   the owner, then the fields of [`ConsentRecord`]. A unique constraint
+//!   over all of them makes a retried record a no-op.
+//! - `rsvps`: one row per `(event, email)` with `status`, `position`
+//!   (unique per event, order of arrival) and `at` (when the registration
+//!   reached its status). A cancelled row stays; registering again gives
+//!   it a new position at the end.
+//! - `rate_limits`: one counter per `(key, window_start)` (Unix seconds)
+//!   with `expires_at`; expired rows are purged whenever a key opens a new
+//!   window.
+
+mod rows;
+mod rsvps;
+
+use crate::store::{Store, StoreError, StoreResult, Upserted};
+use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
+use jiff::Timestamp;
+use rows::{append_consent, load_consents, load_supporter, save_supporter};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS supporters (
+    email TEXT PRIMARY KEY,
+    first_name TEXT,
+    last_name TEXT,
+    phone TEXT,
+    postcode TEXT,
+    country TEXT,
+    interests TEXT NOT NULL,
+    skills TEXT NOT NULL,
+    availability TEXT,
+    volunteer INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    recruiter TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS consents (
+    id INTEGER PRIMARY KEY,
+    supporter TEXT NOT NULL,
+    email TEXT NOT NULL,
+    action TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    form TEXT NOT NULL,
+    page TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    build TEXT NOT NULL,
+    at TEXT NOT NULL,
+    UNIQUE (supporter, email, action, channel, form, page, text_hash, build, at)
+) STRICT;
+CREATE TABLE IF NOT EXISTS rsvps (
+    event TEXT NOT NULL,
+    email TEXT NOT NULL,
+    status TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (event, email),
+    UNIQUE (event, position)
+) STRICT;
+CREATE TABLE IF NOT EXISTS rate_limits (
+    key TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rate_limits_by_expiry ON rate_limits (expires_at);
+";
+
+/// The SQLite [`Store`]. Cloning it shares the connection.
+#[derive(Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+/// Why one operation failed, before it is named and made a [`StoreError`].
+enum Failure {
+    Sql(rusqlite::Error),
+    /// A stored value this code cannot read back (a damaged file, a newer
+    /// schema).
+    Data(&'static str),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(error: rusqlite::Error) -> Failure {
+        Failure::Sql(error)
+    }
+}
+
+impl Failure {
+    /// The message names the operation and the cause, never a value: a
+    /// conversion error could quote a stored (personal) value, so only
+    /// its column is told.
+    fn named(self, operation: &str) -> StoreError {
+        let cause = match self {
+            Failure::Sql(rusqlite::Error::FromSqlConversionFailure(column, ..)) => {
+                format!("unreadable value in column {column}")
+            }
+            Failure::Sql(rusqlite::Error::SqliteFailure(code, Some(detail))) => {
+                format!("{code} ({detail})")
+            }
+            Failure::Sql(other) => other.to_string(),
+            Failure::Data(what) => what.to_owned(),
+        };
+        StoreError(format!("{operation}: {cause}"))
+    }
+}
+
+type Outcome<T> = Result<T, Failure>;
+
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Write,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store file at `path`, in WAL mode, creating
+    /// the schema when it is missing.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        let connection = Connection::open(path).map_err(|e| Failure::from(e).named("open"))?;
+        connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| {
+                row.get::<_, String>(0)
+            })
+            .map_err(|e| Failure::from(e).named("open: WAL mode"))?;
+        SqliteStore::prepare(connection)
+    }
+
+    /// A store that lives as long as this value, for tests.
+    pub fn in_memory() -> StoreResult<SqliteStore> {
+        let connection =
+            Connection::open_in_memory().map_err(|e| Failure::from(e).named("open in memory"))?;
+        SqliteStore::prepare(connection)
+    }
+
+    fn prepare(connection: Connection) -> StoreResult<SqliteStore> {
+        let schema = |e| Failure::from(e).named("create schema");
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(schema)?;
+        let version: i64 = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(schema)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError(format!(
+                "open: the store file has schema version {version}, newer than this \
+                 estrade (version {SCHEMA_VERSION}); upgrade estrade"
+            )));
+        }
+        connection.execute_batch(SCHEMA).map_err(schema)?;
+        connection
+            .pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(schema)?;
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs `work` in one transaction on the blocking pool and commits it
+    /// when it succeeds; dropping the transaction on error rolls it back.
+    async fn run<T, F>(&self, operation: &'static str, access: Access, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Outcome<T> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        let task = tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock rolled its transaction back,
+            // so the connection is still sound.
+            let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
+            let behavior = match access {
+                Access::Read => TransactionBehavior::Deferred,
+                Access::Write => TransactionBehavior::Immediate,
+            };
+            let transaction = connection.transaction_with_behavior(behavior)?;
+            let answer = work(&transaction)?;
+            transaction.commit()?;
+            Ok(answer)
+        });
+        match task.await {
+            Ok(outcome) => outcome.map_err(|failure: Failure| failure.named(operation)),
+            Err(stopped) if stopped.is_panic() => Err(StoreError(format!(
+                "{operation}: the database task panicked"
+            ))),
+            Err(_) => Err(StoreError(format!(
+                "{operation}: the database task was cancelled"
+            ))),
+        }
+    }
+}
+
+/// Counts one request in the window holding `at`; the count after it.
+fn count_request(
+    tx: &Transaction<'_>,
+    key: &str,
+    window_seconds: u32,
+    at: Timestamp,
+) -> Outcome<i64> {
+    let length = i64::from(window_seconds.max(1));
+    let start = at.as_second().div_euclid(length) * length;
+    let count: i64 = tx.query_row(
+        "INSERT INTO rate_limits (key, window_start, count, expires_at) VALUES (?1, ?2, 1, ?3) \
+         ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1 RETURNING count",
+        params![key, start, start + length],
+        |row| row.get(0),
+    )?;
+    if count == 1 {
+        // A key opening a new window is rare enough to pay for the sweep.
+        tx.execute(
+            "DELETE FROM rate_limits WHERE expires_at <= ?1",
+            [at.as_second()],
+        )?;
+    }
+    Ok(count)
+}
+
+impl Store for SqliteStore {
+    async fn upsert_supporter(
+        &self,
+        update: SupporterUpdate,
+        status: EmailStatus,
+        consent: Option<ConsentRecord>,
+        at: Timestamp,
+    ) -> StoreResult<(Upserted, Supporter)> {
+        self.run("upsert_supporter", Access::Write, move |tx| {
+            let email = update.email.clone();
+            let (how, supporter) = match load_supporter(tx, &email)? {
+                Some(mut known) => {
+                    known.merge(update, status, at);
+                    (Upserted::Updated, known)
+                }
+                None => (Upserted::Created, Supporter::new(update, status, at)),
+            };
+            save_supporter(tx, &supporter)?;
+            if let Some(record) = &consent {
+                append_consent(tx, &email, record)?;
+            }
+            Ok((how, supporter))
+        })
+        .await
+    }
+
+    async fn supporter(&self, email: &str) -> StoreResult<Option<Supporter>> {
+        let email = email.to_owned();
+        self.run("supporter", Access::Read, move |tx| {
+            load_supporter(tx, &email)
+        })
+        .await
+    }
+
+    async fn set_status(
+        &self,
+        email: &str,
+        status: EmailStatus,
+        consent: Option<ConsentRecord>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let email = email.to_owned();
+        self.run("set_status", Access::Write, move |tx| {
+            let Some(mut supporter) = load_supporter(tx, &email)? else {
+                return Ok(false);
+            };
+            supporter.status = status;
+            supporter.updated_at = at;
+            save_supporter(tx, &supporter)?;
+            if let Some(record) = &consent {
+                append_consent(tx, &email, record)?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn remove_interests(
+        &self,
+        email: &str,
+        interests: &BTreeSet<String>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let email = email.to_owned();
+        let interests = interests.clone();
+        self.run("remove_interests", Access::Write, move |tx| {
+            let Some(mut supporter) = load_supporter(tx, &email)? else {
+                return Ok(false);
+            };
+            supporter
+                .interests
+                .retain(|topic| !interests.contains(topic));
+            supporter.updated_at = at;
+            save_supporter(tx, &supporter)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn consents(&self, email: &str) -> StoreResult<Vec<ConsentRecord>> {
+        let email = email.to_owned();
+        self.run("consents", Access::Read, move |tx| {
+            load_consents(tx, &email)
+        })
+        .await
+    }
+
+    async fn rsvp(
+        &self,
+        event: &str,
+        email: &str,
+        capacity: Option<u32>,
+        at: Timestamp,
+    ) -> StoreResult<Rsvp> {
+        let (event, email) = (event.to_owned(), email.to_owned());
+        self.run("rsvp", Access::Write, move |tx| {
+            rsvps::register(tx, &event, &email, capacity, at)
+        })
+        .await
+    }
+
+    async fn cancel_rsvp(
+        &self,
+        event: &str,
+        email: &str,
+        at: Timestamp,
+    ) -> StoreResult<(Option<Rsvp>, Option<Rsvp>)> {
+        let (event, email) = (event.to_owned(), email.to_owned());
+        self.run("cancel_rsvp", Access::Write, move |tx| {
+            rsvps::cancel(tx, &event, &email, at)
+        })
+        .await
+    }
+
+    async fn rsvps(&self, event: &str) -> StoreResult<Vec<Rsvp>> {
+        let event = event.to_owned();
+        self.run("rsvps", Access::Read, move |tx| {
+            rsvps::load_rsvps(tx, &event)
+        })
+        .await
+    }
+
+    async fn allow(
+        &self,
+        key: &str,
+        limit: u32,
+        window_seconds: u32,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let key = key.to_owned();
+        self.run("allow", Access::Write, move |tx| {
+            let count = count_request(tx, &key, window_seconds, at)?;
+            Ok(count <= i64::from(limit))
+        })
+        .await
+    }
+}

@@ -1,0 +1,194 @@
+//! Rows of supporters and consents, and the text forms of the values
+//! stored in them.
+
+use super::{Failure, Outcome};
+use estrade_domain::supporter::{ConsentRecord, Supporter};
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+
+pub(super) fn time_text(at: Timestamp) -> String {
+    at.to_string()
+}
+
+pub(super) fn time(text: &str) -> Outcome<Timestamp> {
+    text.parse()
+        .map_err(|_| Failure::Data("a stored timestamp is not RFC 3339"))
+}
+
+/// The serde name of a unit variant: `EmailStatus::Pending` is `pending`.
+pub(super) fn name_of<T: Serialize>(value: T) -> Outcome<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => Ok(name),
+        _ => Err(Failure::Data("a status has no name")),
+    }
+}
+
+pub(super) fn from_name<T: DeserializeOwned>(name: String) -> Outcome<T> {
+    serde_json::from_value(serde_json::Value::String(name))
+        .map_err(|_| Failure::Data("a stored status is unknown to this estrade"))
+}
+
+fn set_text(items: &BTreeSet<String>) -> Outcome<String> {
+    serde_json::to_string(items).map_err(|_| Failure::Data("a set cannot be written"))
+}
+
+fn set_from(text: &str) -> Outcome<BTreeSet<String>> {
+    serde_json::from_str(text).map_err(|_| Failure::Data("a stored set is not a JSON array"))
+}
+
+const SUPPORTER_COLUMNS: &str = "email, first_name, last_name, phone, postcode, country, \
+     interests, skills, availability, volunteer, status, recruiter, created_at, updated_at";
+
+/// A `supporters` row as stored, before its text is parsed.
+struct SupporterRow {
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    postcode: Option<String>,
+    country: Option<String>,
+    interests: String,
+    skills: String,
+    availability: Option<String>,
+    volunteer: bool,
+    status: String,
+    recruiter: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl SupporterRow {
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<SupporterRow> {
+        Ok(SupporterRow {
+            email: row.get(0)?,
+            first_name: row.get(1)?,
+            last_name: row.get(2)?,
+            phone: row.get(3)?,
+            postcode: row.get(4)?,
+            country: row.get(5)?,
+            interests: row.get(6)?,
+            skills: row.get(7)?,
+            availability: row.get(8)?,
+            volunteer: row.get(9)?,
+            status: row.get(10)?,
+            recruiter: row.get(11)?,
+            created_at: row.get(12)?,
+            updated_at: row.get(13)?,
+        })
+    }
+
+    fn supporter(self) -> Outcome<Supporter> {
+        Ok(Supporter {
+            interests: set_from(&self.interests)?,
+            skills: set_from(&self.skills)?,
+            status: from_name(self.status)?,
+            created_at: time(&self.created_at)?,
+            updated_at: time(&self.updated_at)?,
+            email: self.email,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            phone: self.phone,
+            postcode: self.postcode,
+            country: self.country,
+            availability: self.availability,
+            volunteer: self.volunteer,
+            recruiter: self.recruiter,
+        })
+    }
+}
+
+pub(super) fn load_supporter(tx: &Transaction<'_>, email: &str) -> Outcome<Option<Supporter>> {
+    let sql = format!("SELECT {SUPPORTER_COLUMNS} FROM supporters WHERE email = ?1");
+    let row = tx.query_row(&sql, [email], SupporterRow::read).optional()?;
+    row.map(SupporterRow::supporter).transpose()
+}
+
+pub(super) fn save_supporter(tx: &Transaction<'_>, supporter: &Supporter) -> Outcome<()> {
+    let sql = format!(
+        "REPLACE INTO supporters ({SUPPORTER_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    );
+    tx.execute(
+        &sql,
+        params![
+            supporter.email,
+            supporter.first_name,
+            supporter.last_name,
+            supporter.phone,
+            supporter.postcode,
+            supporter.country,
+            set_text(&supporter.interests)?,
+            set_text(&supporter.skills)?,
+            supporter.availability,
+            supporter.volunteer,
+            name_of(supporter.status)?,
+            supporter.recruiter,
+            time_text(supporter.created_at),
+            time_text(supporter.updated_at),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Appends `record` to the history of `supporter`, unless the very same
+/// record is already there.
+pub(super) fn append_consent(
+    tx: &Transaction<'_>,
+    supporter: &str,
+    record: &ConsentRecord,
+) -> Outcome<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO consents \
+         (supporter, email, action, channel, form, page, text_hash, build, at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            supporter,
+            record.email,
+            name_of(record.action)?,
+            name_of(record.channel)?,
+            record.form,
+            record.page,
+            record.text_hash,
+            record.build,
+            time_text(record.at),
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn load_consents(tx: &Transaction<'_>, supporter: &str) -> Outcome<Vec<ConsentRecord>> {
+    let mut statement = tx.prepare(
+        "SELECT email, action, channel, form, page, text_hash, build, at \
+         FROM consents WHERE supporter = ?1 ORDER BY id",
+    )?;
+    let rows = statement.query_map([supporter], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, String>(4)?,
+            row.get::<_, String>(5)?,
+            row.get::<_, String>(6)?,
+            row.get::<_, String>(7)?,
+        ))
+    })?;
+    let mut history = Vec::new();
+    for row in rows {
+        let (email, action, channel, form, page, text_hash, build, at) = row?;
+        history.push(ConsentRecord {
+            email,
+            action: from_name(action)?,
+            channel: from_name(channel)?,
+            form,
+            page,
+            text_hash,
+            build,
+            at: time(&at)?,
+        });
+    }
+    Ok(history)
+}
