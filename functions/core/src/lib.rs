@@ -4,9 +4,12 @@
 //! it at `/api` over the embedded store and the outbox.
 
 pub mod contract;
+pub mod http;
 pub mod mailer;
+pub mod messages;
 pub mod mime;
 pub mod outbox;
+pub mod pages;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;

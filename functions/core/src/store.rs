@@ -47,7 +47,8 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> impl Future<Output = StoreResult<(Upserted, Supporter)>> + Send;
 
-    fn supporter(&self, email: &str) -> impl Future<Output = StoreResult<Option<Supporter>>> + Send;
+    fn supporter(&self, email: &str)
+    -> impl Future<Output = StoreResult<Option<Supporter>>> + Send;
 
     /// Sets a supporter's email status (confirmed, unsubscribed, bounced)
     /// and appends `consent`. `false` when there is no such supporter.
@@ -70,7 +71,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// The supporter's consent history, oldest first. Recording the same
     /// record twice (a retried request) keeps one.
-    fn consents(&self, email: &str) -> impl Future<Output = StoreResult<Vec<ConsentRecord>>> + Send;
+    fn consents(&self, email: &str)
+    -> impl Future<Output = StoreResult<Vec<ConsentRecord>>> + Send;
 
     /// Registers `email` for `event`: `Confirmed` while fewer than
     /// `capacity` are confirmed, `Waitlisted` after, checked atomically.

@@ -1,6 +1,8 @@
 //! The `estrade` command.
 
 mod build;
+mod functions;
+mod outbox_view;
 mod serve;
 
 use clap::{Parser, Subcommand};

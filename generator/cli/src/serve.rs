@@ -4,8 +4,10 @@
 //! disk. A build that fails keeps the last good one served and shows the
 //! problems over the page.
 
+use crate::functions::{DataDir, LocalFunctions, manifest_of, settings_for};
+use crate::outbox_view;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
+use tower::ServiceExt;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -41,6 +44,10 @@ struct Shared {
     problem: RwLock<Option<String>>,
     /// Tells open pages to reload (`{"reload":true}`) or show a problem.
     events: broadcast::Sender<String>,
+    /// The form functions, once a build has produced their manifest.
+    functions: RwLock<Option<(Arc<LocalFunctions>, Router)>>,
+    data: DataDir,
+    site_url: String,
 }
 
 pub fn serve(args: ServeArgs) -> Result<(), String> {
@@ -64,6 +71,9 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         site: RwLock::new(MemoryOutput::default()),
         problem: RwLock::new(None),
         events,
+        functions: RwLock::new(None),
+        data: DataDir::new(&root),
+        site_url: format!("http://127.0.0.1:{}", args.port),
     });
     let started = Instant::now();
     let site = full_build(&root, &options, &shared);
@@ -81,7 +91,11 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         "Serving {} at http://{address}/ (Ctrl+C to stop)",
         root.display()
     );
-    let result = axum::serve(listener, app)
+    println!(
+        "Forms post to http://{address}/api/; emails land in http://{address}/__estrade/outbox"
+    );
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -94,6 +108,9 @@ async fn run(args: ServeArgs) -> Result<(), String> {
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/__estrade/events", get(live_events))
+        .route("/__estrade/outbox", get(outbox_list))
+        .route("/__estrade/outbox/{file}", get(outbox_message))
+        .route("/api/{*rest}", axum::routing::any(api))
         .fallback(get(static_file))
         .with_state(shared)
 }
@@ -108,6 +125,10 @@ fn full_build(root: &Path, options: &SiteOptions, shared: &Shared) -> Option<Sit
     });
     match result {
         Ok(site) => {
+            if let Err(problem) = update_functions(shared, &output) {
+                failed(shared, problem);
+                return None;
+            }
             *shared.site.write().unwrap_or_else(|p| p.into_inner()) = output;
             succeeded(shared, None);
             Some(site)
@@ -121,6 +142,52 @@ fn full_build(root: &Path, options: &SiteOptions, shared: &Shared) -> Option<Sit
 
 /// Tells open pages the build succeeded: `pages` lists the paths that
 /// changed alone, `None` means everything may have.
+/// Gives the functions the new build's manifest, opening the store and
+/// the outbox after the first good build.
+fn update_functions(shared: &Shared, output: &MemoryOutput) -> Result<(), String> {
+    let Some(manifest) = manifest_of(output) else {
+        return Err("error: the build left no manifest for the form functions".to_owned());
+    };
+    let mut functions = shared.functions.write().unwrap_or_else(|p| p.into_inner());
+    match functions.as_ref() {
+        Some((current, _)) => settings_for(current, manifest),
+        None => *functions = Some(shared.data.open(manifest, &shared.site_url)?),
+    }
+    Ok(())
+}
+
+/// `/api/...`: the form functions, once the site has built.
+async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let routes = shared
+        .functions
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|(_, routes)| routes.clone());
+    match routes {
+        Some(routes) => match routes.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the site has not built yet",
+        )
+            .into_response(),
+    }
+}
+
+async fn outbox_list(State(shared): State<Arc<Shared>>) -> Response {
+    outbox_view::list(&shared.data.outbox())
+}
+
+async fn outbox_message(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(file): UrlPath<String>,
+) -> Response {
+    outbox_view::message(&shared.data.outbox(), &file)
+}
+
 fn succeeded(shared: &Shared, pages: Option<Vec<String>>) {
     *shared.problem.write().unwrap_or_else(|p| p.into_inner()) = None;
     let message = match pages {

@@ -124,6 +124,25 @@ pub struct FormSettings {
     /// Ask new supporters to confirm their address through a signed link.
     #[serde(default = "default_true")]
     pub double_opt_in: bool,
+    /// Posts one connection may make to one form.
+    #[serde(default)]
+    pub rate_limit: RateLimitSettings,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub requests: u32,
+    pub per_seconds: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            requests: 10,
+            per_seconds: 600,
+        }
+    }
 }
 
 impl Default for FormSettings {
@@ -132,6 +151,7 @@ impl Default for FormSettings {
             endpoint: default_endpoint(),
             origins: Vec::new(),
             double_opt_in: true,
+            rate_limit: RateLimitSettings::default(),
         }
     }
 }
@@ -163,7 +183,12 @@ pub struct EmailSettings {
 
 impl Default for EmailSettings {
     fn default() -> Self {
-        EmailSettings { from_name: None, from_address: default_from(), reply_to: None, configuration_set: None }
+        EmailSettings {
+            from_name: None,
+            from_address: default_from(),
+            reply_to: None,
+            configuration_set: None,
+        }
     }
 }
 

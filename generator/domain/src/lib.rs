@@ -9,6 +9,7 @@ pub mod config;
 pub mod event;
 pub mod forms;
 pub mod ics;
+pub mod manifest;
 pub mod submission;
 pub mod supporter;
 pub mod text;

@@ -26,7 +26,11 @@ impl EmailStatus {
     pub fn merge(self, incoming: EmailStatus) -> EmailStatus {
         use EmailStatus::*;
         match (self, incoming) {
-            (Unsubscribed | Bounced | Complained, Pending) => Pending,
+            // Signing up again is a new consent...
+            (Unsubscribed, Pending) => Pending,
+            // ...but an address that bounced or complained stays
+            // suppressed until the campaign clears it.
+            (Bounced | Complained, Pending) => self,
             (Confirmed, Pending) => Confirmed,
             (_, other) => other,
         }

@@ -86,6 +86,15 @@ pub struct Claims {
 }
 
 impl Keys {
+    /// The `id:base64secret` line for a new key made of `secret` (32
+    /// random bytes or more), as [`Keys::parse`] reads it.
+    pub fn line(id: &str, secret: &[u8]) -> String {
+        format!(
+            "{id}:{}",
+            base64::engine::general_purpose::STANDARD.encode(secret)
+        )
+    }
+
     /// Reads `id:base64secret,id2:base64secret` (the first one signs).
     pub fn parse(text: &str) -> Result<Keys, KeyError> {
         let mut keys = Vec::new();

@@ -120,6 +120,10 @@ pub fn load(root: &Path, drafts: bool, ctx: &RenderContext<'_>) -> (Content, Vec
                 continue;
             };
             let relative = relative.to_string_lossy().replace('\\', "/");
+            if relative.starts_with(crate::emails::FOLDER) {
+                // Emails are rendered for the functions, not published.
+                continue;
+            }
             if relative.ends_with(".md") {
                 markdown_files.push(relative);
             } else {

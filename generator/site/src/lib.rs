@@ -12,6 +12,7 @@ pub mod config;
 pub mod content;
 pub mod dates;
 pub mod diagnostic;
+pub mod emails;
 pub mod feeds;
 pub mod formview;
 pub mod frontmatter;

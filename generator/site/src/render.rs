@@ -12,6 +12,10 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashSet};
 
+/// Where the build leaves what the form functions need. Deployment keeps
+/// it out of the public bucket.
+pub const MANIFEST: &str = "_estrade/manifest.json";
+
 /// What a render published, and what went wrong.
 pub struct Rendered {
     pub published: HashSet<String>,
@@ -29,6 +33,7 @@ enum Job {
     Tags,
     Tag { tag: usize, number: usize },
     NotFound,
+    Manifest,
     Feeds,
     Sitemap,
     Files,
@@ -238,7 +243,13 @@ impl<'a> Renderer<'a> {
                 .max(1);
             jobs.extend((1..=total).map(|number| Job::Tag { tag: t, number }));
         }
-        jobs.extend([Job::NotFound, Job::Feeds, Job::Sitemap, Job::Files]);
+        jobs.extend([
+            Job::NotFound,
+            Job::Manifest,
+            Job::Feeds,
+            Job::Sitemap,
+            Job::Files,
+        ]);
         jobs
     }
 
@@ -349,6 +360,16 @@ impl<'a> Renderer<'a> {
                 "404.html".to_owned(),
                 self.html("404.html", "/404.html", None, []),
             ),
+            Job::Manifest => {
+                let (manifest, problems) = site.manifest();
+                sink.problems.extend(problems);
+                match serde_json::to_vec_pretty(&manifest) {
+                    Ok(json) => sink.emit(MANIFEST.to_owned(), Ok(json)),
+                    Err(e) => sink
+                        .problems
+                        .push(Diagnostic::new(MANIFEST, format!("cannot write: {e}"))),
+                }
+            }
             Job::Feeds => {
                 for (path, xml) in feeds::atom_feeds(site) {
                     emit(path, Ok(xml.into_bytes()));

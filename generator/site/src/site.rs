@@ -9,8 +9,11 @@ use crate::templates::{Strings, Templates, template_error};
 use crate::theme::ThemeFiles;
 use crate::{config, render, shortcodes};
 use estrade_domain::CampaignConfig;
+use estrade_domain::forms::FormName;
+use estrade_domain::manifest::{ConsentText, Manifest};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -201,6 +204,52 @@ impl Site {
         } else {
             Err(Report::from(problems))
         }
+    }
+}
+
+impl Site {
+    /// What the form functions need of this build (see
+    /// [`estrade_domain::manifest`]), and the problems met rendering it.
+    pub fn manifest(&self) -> (Manifest, Vec<Diagnostic>) {
+        let (emails, problems) = crate::emails::render_all(self);
+        let consent = FormName::ALL
+            .into_iter()
+            .filter(|form| form.definition().records_consent)
+            .filter_map(|form| {
+                let text = self
+                    .strings
+                    .get(&format!("form.consent.{}", form.as_str()))?;
+                let hash = Sha256::digest(text.as_bytes())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                Some((
+                    form.as_str().to_owned(),
+                    ConsentText {
+                        text: text.clone(),
+                        hash,
+                    },
+                ))
+            })
+            .collect();
+        let build = std::env::var("ESTRADE_BUILD")
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+            .unwrap_or_else(|| self.options.now.to_string());
+        let manifest = Manifest {
+            build,
+            config: (*self.config).clone(),
+            events: self
+                .content
+                .pages
+                .iter()
+                .filter_map(|p| p.event.clone())
+                .collect(),
+            consent,
+            emails,
+            stylesheet: self.assets.url("css/site.css").map(str::to_owned),
+        };
+        (manifest, problems)
     }
 }
 

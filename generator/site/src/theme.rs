@@ -45,9 +45,11 @@ pub struct ThemeFiles {
     pub statics: BTreeMap<String, ThemeFile>,
     /// `fr.yaml` → the files to merge, theme first.
     pub i18n: BTreeMap<String, Vec<ThemeFile>>,
+    /// The theme's default emails: `fr/confirm.md`.
+    pub emails: BTreeMap<String, ThemeFile>,
 }
 
-const KINDS: [&str; 4] = ["templates", "assets", "static", "i18n"];
+const KINDS: [&str; 5] = ["templates", "assets", "static", "i18n", "emails"];
 
 impl ThemeFiles {
     /// Collects the files of theme `name` for the site at `root`.
@@ -119,6 +121,9 @@ impl ThemeFiles {
                 self.statics.insert(name.to_owned(), file);
             }
             "i18n" => self.i18n.entry(name.to_owned()).or_default().push(file),
+            "emails" => {
+                self.emails.insert(name.to_owned(), file);
+            }
             _ => {}
         }
     }

@@ -1,0 +1,1062 @@
+//! The HTTP side: one router with every form function, the same on Lambda
+//! and in `estrade serve`.
+//!
+//! A request goes through the same gate whatever the form: size, content
+//! type, origin, rate limit, decoding, honeypot; then validation against
+//! the form's definition. Every client mistake is a 4xx with a message in
+//! the site's language, as JSON when the page's script asked for it, as a
+//! small page otherwise. `Err` only means the store or the mailer failed:
+//! the client is told to retry, and a retry is harmless because every
+//! write is idempotent.
+
+use crate::mailer::{Attachment, Email, MailError, Mailer};
+use crate::messages::Says;
+use crate::pages;
+use crate::store::{Store, StoreError};
+use axum::Router;
+use axum::body::{Bytes, to_bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use estrade_domain::forms::{FormName, HONEYPOT_FIELD, SOURCE_FIELD, THANKS_FIELD};
+use estrade_domain::manifest::Manifest;
+use estrade_domain::submission::{DecodeError, MAX_BODY_BYTES, Submission};
+use estrade_domain::supporter::{
+    Channel, ConsentAction, ConsentRecord, EmailStatus, RsvpStatus, Supporter, SupporterUpdate,
+};
+use estrade_domain::token::{Claims, Keys, Purpose};
+use estrade_domain::validate::{self, Cleaned};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+/// What a deployment decides: the build's manifest, the signing keys,
+/// where the site is.
+pub struct Settings {
+    pub manifest: Manifest,
+    pub keys: Keys,
+    /// Base URL of the site as supporters reach it, for links in emails:
+    /// `https://claire-martin-2027.fr`, or `http://127.0.0.1:8000`.
+    pub site_url: String,
+}
+
+impl Settings {
+    fn lang(&self) -> &str {
+        &self.manifest.config.language
+    }
+
+    fn origins(&self) -> Vec<String> {
+        let mut origins = vec![
+            origin_of(&self.site_url),
+            origin_of(&self.manifest.config.base_url),
+        ];
+        origins.extend(
+            self.manifest
+                .config
+                .forms
+                .origins
+                .iter()
+                .map(|o| origin_of(o)),
+        );
+        origins
+    }
+
+    fn api(&self, path: &str) -> String {
+        format!("{}/api/{path}", self.site_url.trim_end_matches('/'))
+    }
+}
+
+fn origin_of(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    format!("{scheme}://{host}")
+}
+
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+pub struct Functions<S, M> {
+    pub store: S,
+    pub mailer: M,
+    /// Replaced by `estrade serve` after each rebuild.
+    pub settings: RwLock<Arc<Settings>>,
+    pub clock: Clock,
+}
+
+impl<S: Store, M: Mailer> Functions<S, M> {
+    pub fn new(store: S, mailer: M, settings: Settings) -> Functions<S, M> {
+        Functions {
+            store,
+            mailer,
+            settings: RwLock::new(Arc::new(settings)),
+            clock: Arc::new(Timestamp::now),
+        }
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn replace_settings(&self, settings: Settings) {
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
+    }
+}
+
+/// Every function on one router: `estrade serve` mounts this.
+pub fn router<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) -> Router {
+    signup_routes(functions.clone())
+        .merge(rsvp_routes(functions.clone()))
+        .merge(unsubscribe_routes(functions))
+}
+
+/// The signup function: newsletter, volunteer, and the confirmation link.
+pub fn signup_routes<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) -> Router {
+    Router::new()
+        .route("/api/signup", post(signup::<S, M>))
+        .route("/api/volunteer", post(volunteer::<S, M>))
+        .route("/api/confirm", get(confirm::<S, M>))
+        .with_state(functions)
+}
+
+/// The RSVP function: registration and the cancel link.
+pub fn rsvp_routes<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) -> Router {
+    Router::new()
+        .route("/api/rsvp", post(rsvp::<S, M>))
+        .route(
+            "/api/rsvp/cancel",
+            get(cancel_page::<S, M>).post(cancel::<S, M>),
+        )
+        .with_state(functions)
+}
+
+/// The unsubscribe function: the page and the one-click target.
+pub fn unsubscribe_routes<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) -> Router {
+    Router::new()
+        .route(
+            "/api/unsubscribe",
+            get(unsubscribe_page::<S, M>).post(unsubscribe::<S, M>),
+        )
+        .with_state(functions)
+}
+
+/// A refusal or a success, answered in the shape the client asked for.
+pub(crate) struct Answer {
+    status: StatusCode,
+    message: String,
+    errors: BTreeMap<&'static str, &'static str>,
+    redirect: Option<String>,
+    back: Option<String>,
+    extra: Option<serde_json::Value>,
+}
+
+impl Answer {
+    fn refuse(status: StatusCode, says: Says, settings: &Settings) -> Answer {
+        Answer {
+            status,
+            message: says.text(settings.lang()).to_owned(),
+            errors: BTreeMap::new(),
+            redirect: None,
+            back: None,
+            extra: None,
+        }
+    }
+
+    fn respond(self, json: bool, settings: &Settings) -> Response {
+        let mut response = if json {
+            let mut body = json!({ "ok": self.status.is_success(), "message": self.message });
+            if !self.errors.is_empty() {
+                body["errors"] = json!(self.errors);
+            }
+            if let Some(redirect) = &self.redirect {
+                body["redirect"] = json!(redirect);
+            }
+            if let Some(extra) = self.extra {
+                body["result"] = extra;
+            }
+            (self.status, axum::Json(body)).into_response()
+        } else if let (true, Some(redirect)) = (self.status.is_success(), &self.redirect) {
+            (
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, redirect.clone())],
+            )
+                .into_response()
+        } else {
+            let errors: Vec<&str> = self.errors.values().copied().collect();
+            let back = self.back.unwrap_or_else(|| "/".to_owned());
+            let html = pages::message(
+                settings,
+                &self.message,
+                &errors,
+                &back,
+                self.status.is_success(),
+            );
+            (self.status, html).into_response()
+        };
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            || self.status == StatusCode::TOO_MANY_REQUESTS
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        response
+    }
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// The gate every form post goes through.
+struct Incoming {
+    json: bool,
+    submission: Submission,
+}
+
+// The refusal is a finished response, built once and returned as is.
+#[allow(clippy::result_large_err)]
+async fn gate<S: Store, M: Mailer>(
+    functions: &Functions<S, M>,
+    settings: &Settings,
+    form: &str,
+    request: Request,
+    check_origin: bool,
+) -> Result<Incoming, Response> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let json = wants_json(headers);
+    let refuse = |status, says| Err(Answer::refuse(status, says, settings).respond(json, settings));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, Says::TooLarge);
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let is_json = content_type == "application/json";
+    if !is_json && content_type != "application/x-www-form-urlencoded" {
+        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, Says::ContentType);
+    }
+    if check_origin && !origin_allowed(headers, settings) {
+        return refuse(StatusCode::FORBIDDEN, Says::Origin);
+    }
+    let client = client_of(&parts);
+    let now = (functions.clock)();
+    let key = format!("rate:{form}:{}", short_hash(&client));
+    let limit = settings.manifest.config.forms.rate_limit;
+    match functions
+        .store
+        .allow(&key, limit.requests, limit.per_seconds, now)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return refuse(StatusCode::TOO_MANY_REQUESTS, Says::TooMany),
+        Err(e) => return Err(store_down(&e, json, settings)),
+    }
+    let bytes: Bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => return refuse(StatusCode::PAYLOAD_TOO_LARGE, Says::TooLarge),
+    };
+    let decoded = if is_json {
+        Submission::from_json(&bytes)
+    } else {
+        Submission::from_urlencoded(&bytes)
+    };
+    match decoded {
+        Ok(submission) => Ok(Incoming {
+            json: json || is_json,
+            submission,
+        }),
+        Err(DecodeError::TooLarge) => refuse(StatusCode::PAYLOAD_TOO_LARGE, Says::TooLarge),
+        Err(_) => refuse(StatusCode::BAD_REQUEST, Says::Malformed),
+    }
+}
+
+fn origin_allowed(headers: &HeaderMap, settings: &Settings) -> bool {
+    let allowed = settings.origins();
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        return allowed.iter().any(|a| a == origin);
+    }
+    // Browsers send Origin with every POST; a Referer is the fallback.
+    headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|referer| {
+            allowed
+                .iter()
+                .any(|a| referer == a || referer.starts_with(&format!("{a}/")))
+        })
+}
+
+/// The client's address, from the CDN's header or the connection. Only a
+/// hash of it is stored.
+fn client_of(parts: &axum::http::request::Parts) -> String {
+    if let Some(forwarded) = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded.split(',').next()
+    {
+        return first.trim().to_owned();
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn short_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn store_down(error: &StoreError, json: bool, settings: &Settings) -> Response {
+    eprintln!(
+        "{{\"level\":\"error\",\"what\":\"store\",\"error\":{:?}}}",
+        error.0
+    );
+    Answer::refuse(StatusCode::SERVICE_UNAVAILABLE, Says::TryAgain, settings)
+        .respond(json, settings)
+}
+
+fn mail_down(error: &MailError, json: bool, settings: &Settings) -> Response {
+    eprintln!(
+        "{{\"level\":\"error\",\"what\":\"mail\",\"error\":{:?}}}",
+        error.to_string()
+    );
+    Answer::refuse(StatusCode::SERVICE_UNAVAILABLE, Says::TryAgain, settings)
+        .respond(json, settings)
+}
+
+/// A site path to send the supporter to: never another site.
+fn local_path(path: Option<&str>, fallback: &str) -> String {
+    match path {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && !p.chars().any(char::is_control) =>
+        {
+            p.to_owned()
+        }
+        _ => fallback.to_owned(),
+    }
+}
+
+fn default_thanks(settings: &Settings) -> String {
+    use estrade_domain::config::serde_yaml_free::FreeValue;
+    match settings.manifest.config.extra.get("thanks") {
+        Some(FreeValue::Text(path)) => local_path(Some(path), "/"),
+        _ => "/".to_owned(),
+    }
+}
+
+fn invalid(problems: validate::FieldProblems, settings: &Settings, back: String) -> Answer {
+    let lang = settings.lang();
+    Answer {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        message: Says::CheckFields.text(lang).to_owned(),
+        errors: problems
+            .into_iter()
+            .map(|(field, problem)| (field, problem.message(lang)))
+            .collect(),
+        redirect: None,
+        back: Some(back),
+        extra: None,
+    }
+}
+
+fn success(
+    settings: &Settings,
+    says: Says,
+    redirect: String,
+    extra: Option<serde_json::Value>,
+) -> Answer {
+    Answer {
+        status: StatusCode::OK,
+        message: says.text(settings.lang()).to_owned(),
+        errors: BTreeMap::new(),
+        redirect: Some(redirect),
+        back: None,
+        extra,
+    }
+}
+
+/// A bot filled the hidden field: it is told it succeeded, nothing is kept.
+fn is_bot(submission: &Submission) -> bool {
+    submission
+        .get(HONEYPOT_FIELD)
+        .is_some_and(|v| !v.trim().is_empty())
+}
+
+fn update_from(cleaned: &Cleaned, volunteer: bool) -> SupporterUpdate {
+    SupporterUpdate {
+        email: cleaned.owned("email").unwrap_or_default(),
+        first_name: cleaned.owned("first_name"),
+        last_name: cleaned.owned("last_name"),
+        phone: cleaned.owned("phone"),
+        postcode: cleaned.owned("postcode"),
+        country: cleaned.owned("country"),
+        interests: cleaned.set("interests"),
+        skills: cleaned.set("skills"),
+        availability: cleaned.owned("availability"),
+        volunteer,
+        recruiter: None,
+    }
+}
+
+fn consent(
+    settings: &Settings,
+    form: FormName,
+    email: &str,
+    page: &str,
+    action: ConsentAction,
+    at: Timestamp,
+) -> ConsentRecord {
+    let text_hash = settings
+        .manifest
+        .consent
+        .get(form.as_str())
+        .map(|c| c.hash.clone())
+        .unwrap_or_default();
+    ConsentRecord {
+        email: email.to_owned(),
+        action,
+        channel: Channel::Email,
+        form: form.as_str().to_owned(),
+        page: page.to_owned(),
+        text_hash,
+        build: settings.manifest.build.clone(),
+        at,
+    }
+}
+
+async fn signup<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    take_signup(f, FormName::Signup, request).await
+}
+
+async fn volunteer<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    take_signup(f, FormName::Volunteer, request).await
+}
+
+async fn take_signup<S: Store, M: Mailer>(
+    f: Arc<Functions<S, M>>,
+    form: FormName,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let incoming = match gate(&f, &settings, form.as_str(), request, true).await {
+        Ok(incoming) => incoming,
+        Err(response) => return response,
+    };
+    let json = incoming.json;
+    let submission = &incoming.submission;
+    let source = local_path(submission.get(SOURCE_FIELD), "/");
+    let thanks = local_path(submission.get(THANKS_FIELD), &default_thanks(&settings));
+    if is_bot(submission) {
+        return success(&settings, Says::Thanks, thanks, None).respond(json, &settings);
+    }
+    let cleaned = match validate::validate(form.definition(), submission, &settings.manifest.config)
+    {
+        Ok(cleaned) => cleaned,
+        Err(problems) => return invalid(problems, &settings, source).respond(json, &settings),
+    };
+    let now = (f.clock)();
+    let update = update_from(&cleaned, form == FormName::Volunteer);
+    let email = update.email.clone();
+    let double_opt_in = settings.manifest.config.forms.double_opt_in;
+    let status = if double_opt_in {
+        EmailStatus::Pending
+    } else {
+        EmailStatus::Confirmed
+    };
+    let record = consent(&settings, form, &email, &source, ConsentAction::Given, now);
+    let supporter = match f
+        .store
+        .upsert_supporter(update, status, Some(record), now)
+        .await
+    {
+        Ok((_, supporter)) => supporter,
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    // The same answer whether the address was known or not: nothing
+    // tells a visitor who else supports the campaign.
+    let template = if supporter.status == EmailStatus::Pending && double_opt_in {
+        "confirm"
+    } else if form == FormName::Volunteer {
+        "volunteer"
+    } else {
+        "welcome"
+    };
+    // A bounced or complaining address gets nothing, whatever the form.
+    let suppressed = matches!(
+        supporter.status,
+        EmailStatus::Bounced | EmailStatus::Complained
+    );
+    let message = if suppressed {
+        None
+    } else {
+        compose(&settings, template, &supporter, None, now, Vec::new())
+    };
+    if let Some(message) = message
+        && let Err(e) = f.mailer.send(&message).await
+    {
+        if matches!(e, MailError::Transient(_)) {
+            return mail_down(&e, json, &settings);
+        }
+        eprintln!(
+            "{{\"level\":\"warn\",\"what\":\"mail refused\",\"form\":\"{}\"}}",
+            form.as_str()
+        );
+    }
+    log_outcome(form.as_str(), "accepted");
+    success(&settings, Says::Thanks, thanks, None).respond(json, &settings)
+}
+
+fn log_outcome(form: &str, outcome: &str) {
+    // Ids and outcomes only: never an address, a name or a body.
+    println!("{{\"level\":\"info\",\"form\":\"{form}\",\"outcome\":\"{outcome}\"}}");
+}
+
+/// The places of an email template, for one supporter.
+fn places(
+    settings: &Settings,
+    supporter: &Supporter,
+    now: Timestamp,
+) -> BTreeMap<&'static str, String> {
+    let config = &settings.manifest.config;
+    let lang = settings.lang();
+    let hello = match &supporter.first_name {
+        Some(name) => Says::HelloName.text(lang).replace("{}", name),
+        None => Says::Hello.text(lang).to_owned(),
+    };
+    let confirm = settings.keys.sign(
+        Purpose::Confirm,
+        &Claims {
+            subject: supporter.email.clone(),
+            detail: String::new(),
+            expires: Some(now + SignedDuration::from_hours(7 * 24)),
+        },
+    );
+    let unsubscribe = settings.keys.sign(
+        Purpose::Unsubscribe,
+        &Claims {
+            subject: supporter.email.clone(),
+            detail: String::new(),
+            expires: None,
+        },
+    );
+    BTreeMap::from([
+        ("hello", hello),
+        (
+            "first_name",
+            supporter.first_name.clone().unwrap_or_default(),
+        ),
+        ("site_title", config.title.clone()),
+        ("site_url", settings.site_url.clone()),
+        (
+            "signature",
+            config
+                .candidate
+                .as_ref()
+                .and_then(|c| c.signature.clone().or(Some(c.name.clone())))
+                .unwrap_or_else(|| config.title.clone()),
+        ),
+        (
+            "confirm_url",
+            format!("{}?token={confirm}", settings.api("confirm")),
+        ),
+        (
+            "unsubscribe_url",
+            format!("{}?token={unsubscribe}", settings.api("unsubscribe")),
+        ),
+    ])
+}
+
+/// Renders email `template` for `supporter`; `None` when the build has no
+/// such email (then `estrade check` has said so already).
+fn compose(
+    settings: &Settings,
+    template: &str,
+    supporter: &Supporter,
+    event: Option<&estrade_domain::Event>,
+    now: Timestamp,
+    attachments: Vec<Attachment>,
+) -> Option<Email> {
+    let template_body = settings.manifest.emails.get(template)?;
+    let mut values = places(settings, supporter, now);
+    if let Some(event) = event {
+        let local = event.local_start();
+        values.insert("event_title", event.title.clone());
+        values.insert("event_date", describe_time(&local, settings.lang()));
+        values.insert("event_place", event.place());
+        values.insert("event_url", event.url.clone());
+        let cancel = settings.keys.sign(
+            Purpose::CancelRsvp,
+            &Claims {
+                subject: supporter.email.clone(),
+                detail: event.id.clone(),
+                expires: Some(event.end),
+            },
+        );
+        values.insert(
+            "cancel_url",
+            format!("{}?token={cancel}", settings.api("rsvp/cancel")),
+        );
+    }
+    let filled = template_body.fill(&values);
+    let config = &settings.manifest.config;
+    let marketing = matches!(template, "welcome" | "volunteer");
+    Some(Email {
+        to: supporter.email.clone(),
+        to_name: supporter.first_name.clone(),
+        from_address: config.email.from_address.clone(),
+        from_name: config
+            .email
+            .from_name
+            .clone()
+            .or_else(|| config.candidate.as_ref().map(|c| c.name.clone())),
+        reply_to: config.email.reply_to.clone(),
+        subject: filled.subject,
+        html: filled.html,
+        text: filled.text,
+        unsubscribe_url: marketing
+            .then(|| values.get("unsubscribe_url").cloned())
+            .flatten(),
+        attachments,
+    })
+}
+
+fn describe_time(local: &jiff::ZonedDateTime, lang: &str) -> String {
+    let months_fr = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    let months_en = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = (local.month() - 1) as usize;
+    if lang == "fr" {
+        let minutes = if local.minute() == 0 {
+            String::new()
+        } else {
+            format!("\u{a0}{:02}", local.minute())
+        };
+        format!(
+            "{}\u{a0}{} {} à {}\u{a0}h{minutes}",
+            local.day(),
+            months_fr[month],
+            local.year(),
+            local.hour()
+        )
+    } else {
+        format!(
+            "{} {} {}, {:02}:{:02}",
+            local.day(),
+            months_en[month],
+            local.year(),
+            local.hour(),
+            local.minute()
+        )
+    }
+}
+
+async fn rsvp<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let incoming = match gate(&f, &settings, "rsvp", request, true).await {
+        Ok(incoming) => incoming,
+        Err(response) => return response,
+    };
+    let json = incoming.json;
+    let submission = &incoming.submission;
+    let source = local_path(submission.get(SOURCE_FIELD), "/");
+    let thanks = local_path(submission.get(THANKS_FIELD), &source);
+    if is_bot(submission) {
+        return success(&settings, Says::RsvpConfirmed, thanks, None).respond(json, &settings);
+    }
+    let cleaned = match validate::validate(
+        FormName::Rsvp.definition(),
+        submission,
+        &settings.manifest.config,
+    ) {
+        Ok(cleaned) => cleaned,
+        Err(problems) => return invalid(problems, &settings, source).respond(json, &settings),
+    };
+    let now = (f.clock)();
+    let event_id = cleaned.text("event").unwrap_or_default();
+    let Some(event) = settings.manifest.event(event_id).cloned() else {
+        return Answer::refuse(StatusCode::NOT_FOUND, Says::UnknownEvent, &settings)
+            .respond(json, &settings);
+    };
+    if !event.rsvp {
+        return Answer::refuse(StatusCode::CONFLICT, Says::RsvpClosed, &settings)
+            .respond(json, &settings);
+    }
+    if event.is_past(now) {
+        return Answer::refuse(StatusCode::GONE, Says::EventPast, &settings)
+            .respond(json, &settings);
+    }
+    let update = update_from(&cleaned, false);
+    let email = update.email.clone();
+    let record = consent(
+        &settings,
+        FormName::Rsvp,
+        &email,
+        &source,
+        ConsentAction::Given,
+        now,
+    );
+    let supporter = match f
+        .store
+        .upsert_supporter(update, EmailStatus::Pending, Some(record), now)
+        .await
+    {
+        Ok((_, supporter)) => supporter,
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    let registration = match f.store.rsvp(&event.id, &email, event.capacity, now).await {
+        Ok(registration) => registration,
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    let (template, says) = match registration.status {
+        RsvpStatus::Waitlisted => ("rsvp-waitlisted", Says::RsvpWaitlisted),
+        _ => ("rsvp-confirmed", Says::RsvpConfirmed),
+    };
+    let attachments = if registration.status == RsvpStatus::Confirmed {
+        vec![ics(&settings, &event, now)]
+    } else {
+        Vec::new()
+    };
+    if let Some(message) = compose(
+        &settings,
+        template,
+        &supporter,
+        Some(&event),
+        now,
+        attachments,
+    ) && let Err(e) = f.mailer.send(&message).await
+        && matches!(e, MailError::Transient(_))
+    {
+        return mail_down(&e, json, &settings);
+    }
+    log_outcome(
+        "rsvp",
+        if registration.status == RsvpStatus::Waitlisted {
+            "waitlisted"
+        } else {
+            "confirmed"
+        },
+    );
+    let status = if registration.status == RsvpStatus::Waitlisted {
+        "waitlisted"
+    } else {
+        "confirmed"
+    };
+    success(&settings, says, thanks, Some(json!({ "status": status }))).respond(json, &settings)
+}
+
+fn ics(settings: &Settings, event: &estrade_domain::Event, now: Timestamp) -> Attachment {
+    let host = origin_of(&settings.manifest.config.base_url)
+        .split("://")
+        .nth(1)
+        .unwrap_or("estrade")
+        .to_owned();
+    let slug = estrade_domain::text::slugify(&event.id);
+    Attachment {
+        file_name: format!("{}.ics", if slug.is_empty() { "event" } else { &slug }),
+        content_type: "text/calendar; charset=utf-8; method=PUBLISH".to_owned(),
+        bytes: estrade_domain::ics::calendar(&event.title, &host, &[event], now).into_bytes(),
+    }
+}
+
+/// `?token=...` of a link.
+fn token_of(request: &Request) -> String {
+    request
+        .uri()
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .map(|t| t.to_owned())
+        .unwrap_or_default()
+}
+
+fn bad_link(settings: &Settings, json: bool) -> Response {
+    Answer::refuse(StatusCode::BAD_REQUEST, Says::BadLink, settings).respond(json, settings)
+}
+
+async fn confirm<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let json = wants_json(request.headers());
+    let now = (f.clock)();
+    let Ok(claims) = settings
+        .keys
+        .verify(Purpose::Confirm, &token_of(&request), now)
+    else {
+        return bad_link(&settings, json);
+    };
+    let email = claims.subject;
+    let supporter = match f.store.supporter(&email).await {
+        Ok(Some(supporter)) => supporter,
+        Ok(None) => return bad_link(&settings, json),
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    if supporter.status == EmailStatus::Pending {
+        let record = consent(
+            &settings,
+            FormName::Signup,
+            &email,
+            "/api/confirm",
+            ConsentAction::Confirmed,
+            now,
+        );
+        if let Err(e) = f
+            .store
+            .set_status(&email, EmailStatus::Confirmed, Some(record), now)
+            .await
+        {
+            return store_down(&e, json, &settings);
+        }
+        let template = if supporter.volunteer {
+            "volunteer"
+        } else {
+            "welcome"
+        };
+        if let Some(message) = compose(&settings, template, &supporter, None, now, Vec::new())
+            && let Err(e) = f.mailer.send(&message).await
+            && matches!(e, MailError::Transient(_))
+        {
+            return mail_down(&e, json, &settings);
+        }
+        log_outcome("confirm", "confirmed");
+    }
+    let page = pages::message(
+        &settings,
+        Says::Confirmed.text(settings.lang()),
+        &[],
+        "/",
+        true,
+    );
+    (StatusCode::OK, page).into_response()
+}
+
+async fn unsubscribe_page<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let token = token_of(&request);
+    let now = (f.clock)();
+    let Ok(claims) = settings.keys.verify(Purpose::Unsubscribe, &token, now) else {
+        return bad_link(&settings, false);
+    };
+    let interests = match f.store.supporter(&claims.subject).await {
+        Ok(Some(s)) => s.interests,
+        Ok(None) => BTreeSet::new(),
+        Err(e) => return store_down(&e, false, &settings),
+    };
+    (
+        StatusCode::OK,
+        pages::unsubscribe(&settings, &token, &interests),
+    )
+        .into_response()
+}
+
+/// RFC 8058 one-click target and the page's own form: unsubscribes at
+/// once, or removes the topics picked. Idempotent; the token is the only
+/// authority, so no origin is required (mail providers post it).
+async fn unsubscribe<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let json = wants_json(request.headers());
+    let token = token_of(&request);
+    let now = (f.clock)();
+    let Ok(claims) = settings.keys.verify(Purpose::Unsubscribe, &token, now) else {
+        return bad_link(&settings, json);
+    };
+    let body = match to_bytes(request.into_body(), MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            return Answer::refuse(StatusCode::PAYLOAD_TOO_LARGE, Says::TooLarge, &settings)
+                .respond(json, &settings);
+        }
+    };
+    let form = Submission::from_urlencoded(&body).unwrap_or_default();
+    let topics: BTreeSet<String> = form.all("topics").map(str::to_owned).collect();
+    let email = claims.subject;
+    let says = if topics.is_empty() {
+        let record = ConsentRecord {
+            email: email.clone(),
+            action: ConsentAction::Withdrawn,
+            channel: Channel::Email,
+            form: "unsubscribe".to_owned(),
+            page: "/api/unsubscribe".to_owned(),
+            text_hash: String::new(),
+            build: settings.manifest.build.clone(),
+            at: now,
+        };
+        if let Err(e) = f
+            .store
+            .set_status(&email, EmailStatus::Unsubscribed, Some(record), now)
+            .await
+        {
+            return store_down(&e, json, &settings);
+        }
+        Says::Unsubscribed
+    } else {
+        if let Err(e) = f.store.remove_interests(&email, &topics, now).await {
+            return store_down(&e, json, &settings);
+        }
+        Says::TopicsRemoved
+    };
+    log_outcome(
+        "unsubscribe",
+        if topics.is_empty() {
+            "unsubscribed"
+        } else {
+            "topics"
+        },
+    );
+    let mut answer = Answer::refuse(StatusCode::OK, says, &settings);
+    answer.back = Some("/".to_owned());
+    answer.respond(json, &settings)
+}
+
+async fn cancel_page<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let token = token_of(&request);
+    let now = (f.clock)();
+    let Ok(claims) = settings.keys.verify(Purpose::CancelRsvp, &token, now) else {
+        return bad_link(&settings, false);
+    };
+    let title = settings
+        .manifest
+        .event(&claims.detail)
+        .map(|e| e.title.clone())
+        .unwrap_or_default();
+    (StatusCode::OK, pages::cancel(&settings, &token, &title)).into_response()
+}
+
+async fn cancel<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let json = wants_json(request.headers());
+    let now = (f.clock)();
+    let Ok(claims) = settings
+        .keys
+        .verify(Purpose::CancelRsvp, &token_of(&request), now)
+    else {
+        return bad_link(&settings, json);
+    };
+    let (_, promoted) = match f
+        .store
+        .cancel_rsvp(&claims.detail, &claims.subject, now)
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    if let Some(promoted) = promoted
+        && let Some(event) = settings.manifest.event(&claims.detail).cloned()
+    {
+        let supporter = match f.store.supporter(&promoted.email).await {
+            Ok(Some(s)) => s,
+            Ok(None) => Supporter::new(
+                SupporterUpdate {
+                    email: promoted.email.clone(),
+                    ..Default::default()
+                },
+                EmailStatus::Pending,
+                now,
+            ),
+            Err(e) => return store_down(&e, json, &settings),
+        };
+        let attachments = vec![ics(&settings, &event, now)];
+        if let Some(message) = compose(
+            &settings,
+            "rsvp-promoted",
+            &supporter,
+            Some(&event),
+            now,
+            attachments,
+        ) && let Err(e) = f.mailer.send(&message).await
+        {
+            // The cancellation stands; the promoted supporter's email is
+            // retried by nobody here: say so in the logs.
+            eprintln!(
+                "{{\"level\":\"error\",\"what\":\"promotion mail\",\"error\":{:?}}}",
+                e.to_string()
+            );
+        }
+    }
+    log_outcome("rsvp-cancel", "cancelled");
+    let mut answer = Answer::refuse(StatusCode::OK, Says::Cancelled, &settings);
+    answer.back = Some("/".to_owned());
+    answer.respond(json, &settings)
+}

@@ -1,0 +1,90 @@
+//! The form functions inside `estrade serve`: the very handlers of the
+//! Lambda functions, over the embedded SQLite store and an outbox folder,
+//! with data kept in `ROOT/.estrade/` between runs.
+
+use estrade_domain::manifest::Manifest;
+use estrade_domain::token::Keys;
+use estrade_functions::http::{Functions, Settings, router};
+use estrade_functions::outbox::OutboxMailer;
+use estrade_functions::sqlite::SqliteStore;
+use estrade_site::output::MemoryOutput;
+use estrade_site::render::MANIFEST;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub type LocalFunctions = Functions<SqliteStore, OutboxMailer>;
+
+/// Where `serve` keeps its store and outbox.
+pub struct DataDir {
+    pub dir: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: &Path) -> DataDir {
+        DataDir {
+            dir: root.join(".estrade"),
+        }
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.join("outbox")
+    }
+
+    /// The token keys: `ESTRADE_TOKEN_KEYS` when set, else a key made for
+    /// this folder on first use and kept in `.estrade/token-keys`.
+    fn keys(&self) -> Result<Keys, String> {
+        if let Ok(line) = std::env::var("ESTRADE_TOKEN_KEYS") {
+            return Keys::parse(&line).map_err(|e| format!("error: ESTRADE_TOKEN_KEYS: {e}"));
+        }
+        let file = self.dir.join("token-keys");
+        if !file.is_file() {
+            let mut secret = [0u8; 32];
+            std::fs::File::open("/dev/urandom")
+                .and_then(|mut random| random.read_exact(&mut secret))
+                .map_err(|e| format!("error: cannot make a token key: {e}"))?;
+            std::fs::write(&file, Keys::line("local", &secret))
+                .map_err(|e| format!("error: cannot write {}: {e}", file.display()))?;
+        }
+        let line = std::fs::read_to_string(&file)
+            .map_err(|e| format!("error: cannot read {}: {e}", file.display()))?;
+        Keys::parse(&line).map_err(|e| format!("error: {}: {e}", file.display()))
+    }
+
+    /// Opens the store and the outbox, with the settings of the first good
+    /// build.
+    pub fn open(
+        &self,
+        manifest: Manifest,
+        site_url: &str,
+    ) -> Result<(Arc<LocalFunctions>, axum::Router), String> {
+        std::fs::create_dir_all(self.outbox())
+            .map_err(|e| format!("error: cannot create {}: {e}", self.outbox().display()))?;
+        let store =
+            SqliteStore::open(self.dir.join("serve.sqlite")).map_err(|e| format!("error: {e}"))?;
+        let mailer = OutboxMailer::new(self.outbox());
+        let settings = Settings {
+            manifest,
+            keys: self.keys()?,
+            site_url: site_url.to_owned(),
+        };
+        let functions = Arc::new(Functions::new(store, mailer, settings));
+        let routes = router(functions.clone());
+        Ok((functions, routes))
+    }
+}
+
+/// The manifest a build left in memory.
+pub fn manifest_of(output: &MemoryOutput) -> Option<Manifest> {
+    let bytes = output.get(MANIFEST)?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+pub fn settings_for(functions: &LocalFunctions, manifest: Manifest) {
+    let current = functions.settings();
+    functions.replace_settings(Settings {
+        manifest,
+        keys: current.keys.clone(),
+        site_url: current.site_url.clone(),
+    });
+}
