@@ -74,10 +74,6 @@ pub fn message(dir: &Path, file: &str) -> Response {
             .map(|v| v.trim().to_owned())
             .unwrap_or_default()
     };
-    let html = parsed
-        .body_html(0)
-        .map(|h| h.into_owned())
-        .unwrap_or_default();
     let text = parsed
         .body_text(0)
         .map(|t| t.into_owned())
@@ -89,15 +85,35 @@ pub fn message(dir: &Path, file: &str) -> Response {
     let body = format!(
         "<p><a href=\"/__estrade/outbox\">All emails</a></p>\n<dl>\n<dt>From</dt><dd>{}</dd>\n<dt>To</dt><dd>{}</dd>\n\
          <dt>Subject</dt><dd id=\"subject\">{}</dd>\n<dt>List-Unsubscribe</dt><dd>{}</dd>\n<dt>Attachments</dt><dd>{}</dd>\n</dl>\n\
-         <h2>HTML</h2>\n<iframe title=\"The email as HTML\" sandbox=\"allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation\" srcdoc=\"{}\"></iframe>\n\
+         <h2>HTML</h2>\n<iframe title=\"The email as HTML\" src=\"/__estrade/outbox/{}/html\"></iframe>\n\
          <h2>Text</h2>\n<pre id=\"text\">{}</pre>\n",
         esc(&header_text("From")),
         esc(&header_text("To")),
         esc(parsed.subject().unwrap_or_default()),
         esc(&header_text("List-Unsubscribe")),
         esc(&attachments.join(", ")),
-        esc(&html),
+        esc(file),
         esc(&text),
     );
     page(parsed.subject().unwrap_or("Email"), &body)
+}
+
+/// The HTML part alone, for the viewer's frame. The email's own links are
+/// live, as in a mail app; it may run no script.
+pub fn html_part(dir: &Path, file: &str) -> Response {
+    let Ok(Some(bytes)) = outbox::read(dir, file) else {
+        return (StatusCode::NOT_FOUND, "no such email").into_response();
+    };
+    let html = mail_parser::MessageParser::default()
+        .parse(&bytes)
+        .and_then(|m| m.body_html(0).map(|h| h.into_owned()))
+        .unwrap_or_default();
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, "script-src 'none'"),
+        ],
+        html,
+    )
+        .into_response()
 }

@@ -110,6 +110,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/__estrade/events", get(live_events))
         .route("/__estrade/outbox", get(outbox_list))
         .route("/__estrade/outbox/{file}", get(outbox_message))
+        .route("/__estrade/outbox/{file}/html", get(outbox_html))
         .route("/api/{*rest}", axum::routing::any(api))
         .fallback(get(static_file))
         .with_state(shared)
@@ -186,6 +187,13 @@ async fn outbox_message(
     UrlPath(file): UrlPath<String>,
 ) -> Response {
     outbox_view::message(&shared.data.outbox(), &file)
+}
+
+async fn outbox_html(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(file): UrlPath<String>,
+) -> Response {
+    outbox_view::html_part(&shared.data.outbox(), &file)
 }
 
 fn succeeded(shared: &Shared, pages: Option<Vec<String>>) {
