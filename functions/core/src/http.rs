@@ -585,7 +585,10 @@ fn places(
             supporter.first_name.clone().unwrap_or_default(),
         ),
         ("site_title", config.title.clone()),
-        ("site_url", settings.site_url.clone()),
+        (
+            "site_url",
+            settings.site_url.trim_end_matches('/').to_owned(),
+        ),
         (
             "signature",
             config
@@ -621,8 +624,26 @@ fn compose(
         let local = event.local_start();
         values.insert("event_title", event.title.clone());
         values.insert("event_date", describe_time(&local, settings.lang()));
-        values.insert("event_place", event.place());
-        values.insert("event_url", event.url.clone());
+        let online = if settings.lang() == "fr" {
+            "En ligne"
+        } else {
+            "Online"
+        };
+        let place = event.place();
+        let place = if place.is_empty() && event.online_url.is_some() {
+            online.to_owned()
+        } else {
+            place
+        };
+        values.insert("event_place", place);
+        values.insert(
+            "event_online_url",
+            event.online_url.clone().unwrap_or_default(),
+        );
+        values.insert(
+            "event_url",
+            format!("{}{}", settings.site_url.trim_end_matches('/'), event.id),
+        );
         let cancel = settings.keys.sign(
             Purpose::CancelRsvp,
             &Claims {
@@ -660,58 +681,8 @@ fn compose(
 }
 
 fn describe_time(local: &jiff::ZonedDateTime, lang: &str) -> String {
-    let months_fr = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    let months_en = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let month = (local.month() - 1) as usize;
-    if lang == "fr" {
-        let minutes = if local.minute() == 0 {
-            String::new()
-        } else {
-            format!("\u{a0}{:02}", local.minute())
-        };
-        format!(
-            "{}\u{a0}{} {} à {}\u{a0}h{minutes}",
-            local.day(),
-            months_fr[month],
-            local.year(),
-            local.hour()
-        )
-    } else {
-        format!(
-            "{} {} {}, {:02}:{:02}",
-            local.day(),
-            months_en[month],
-            local.year(),
-            local.hour(),
-            local.minute()
-        )
-    }
+    let civil = local.datetime();
+    estrade_domain::dates::format(civil, "datetime", lang).unwrap_or_else(|| civil.to_string())
 }
 
 async fn rsvp<S: Store, M: Mailer>(

@@ -6,6 +6,7 @@
 //! function binary stays small and the two sides cannot drift apart.
 
 pub mod config;
+pub mod dates;
 pub mod event;
 pub mod forms;
 pub mod ics;

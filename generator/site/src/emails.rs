@@ -73,7 +73,7 @@ pub fn render_all(site: &Site) -> (BTreeMap<String, EmailTemplate>, Vec<Diagnost
                 }
             }
         };
-        match render_one(site, &file, &text) {
+        match render_one(site, name, &file, &text) {
             Ok(email) => {
                 emails.insert(name.to_owned(), email);
             }
@@ -83,7 +83,12 @@ pub fn render_all(site: &Site) -> (BTreeMap<String, EmailTemplate>, Vec<Diagnost
     (emails, problems)
 }
 
-fn render_one(site: &Site, file: &str, text: &str) -> Result<EmailTemplate, Vec<Diagnostic>> {
+fn render_one(
+    site: &Site,
+    name: &str,
+    file: &str,
+    text: &str,
+) -> Result<EmailTemplate, Vec<Diagnostic>> {
     let split = frontmatter::split(text, file).map_err(|d| vec![d])?;
     let front: EmailFront = frontmatter::parse(&split, file).map_err(|d| vec![d])?;
     let keep = |dest: &str| Ok(dest.to_owned());
@@ -116,7 +121,20 @@ fn render_one(site: &Site, file: &str, text: &str) -> Result<EmailTemplate, Vec<
         .tera
         .render("email.html", &context)
         .map_err(|e| vec![template_error(&e, &templates.files)])?;
-    let text = plain_text(split.body);
+    let mut text = plain_text(split.body);
+    // The text part ends like the HTML one: why this email came, and how
+    // to stop it.
+    if let Some(footer) = site.strings.get("email.footer") {
+        text.push_str("\n-- \n");
+        text.push_str(&footer.replace("{site}", &site.config.title));
+        text.push('\n');
+    }
+    let marketing = matches!(name, "welcome" | "volunteer");
+    if marketing && !html.contains("{unsubscribe_url}") {
+        return Err(vec![Diagnostic::new(file, "this email has no unsubscribe link").hint(
+            "the layout or the text must hold `{unsubscribe_url}`; the law and mail providers require it",
+        )]);
+    }
     Ok(EmailTemplate {
         subject: front.subject,
         html,

@@ -10,7 +10,7 @@
 pub mod assets;
 pub mod config;
 pub mod content;
-pub mod dates;
+pub use estrade_domain::dates;
 pub mod diagnostic;
 pub mod emails;
 pub mod feeds;
