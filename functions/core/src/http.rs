@@ -19,7 +19,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use estrade_domain::forms::{FormName, HONEYPOT_FIELD, SOURCE_FIELD, THANKS_FIELD};
+use estrade_domain::forms::{
+    ELAPSED_FIELD, FormName, HONEYPOT_FIELD, MIN_FILL_MS, SOURCE_FIELD, THANKS_FIELD,
+};
 use estrade_domain::manifest::Manifest;
 use estrade_domain::submission::{DecodeError, MAX_BODY_BYTES, Submission};
 use estrade_domain::supporter::{
@@ -408,11 +410,18 @@ fn success(
     }
 }
 
-/// A bot filled the hidden field: it is told it succeeded, nothing is kept.
+/// A bot filled the hidden field, or sent the form faster than a person
+/// could fill it: it is told it succeeded, and nothing is kept. Without
+/// the page's script there is no time to check, only the honeypot.
 fn is_bot(submission: &Submission) -> bool {
-    submission
+    let honeypot = submission
         .get(HONEYPOT_FIELD)
-        .is_some_and(|v| !v.trim().is_empty())
+        .is_some_and(|v| !v.trim().is_empty());
+    let hasty = submission
+        .get(ELAPSED_FIELD)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|ms| ms < MIN_FILL_MS);
+    honeypot || hasty
 }
 
 fn update_from(cleaned: &Cleaned, volunteer: bool) -> SupporterUpdate {

@@ -304,6 +304,39 @@ async fn bots_filling_the_honeypot_are_thanked_and_forgotten() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_form_sent_faster_than_a_person_types_is_a_bots() {
+    let h = Harness::new().await;
+    let hasty = h
+        .post(
+            "/api/signup",
+            "email=fast%40b.org&elapsed=120",
+            &[ORIGIN, JSON],
+        )
+        .await;
+    assert_eq!(hasty.status, StatusCode::OK, "told it worked");
+    assert_eq!(
+        h.functions.store.supporter("fast@b.org").await.unwrap(),
+        None
+    );
+    let person = h
+        .post(
+            "/api/signup",
+            "email=slow%40b.org&elapsed=9500",
+            &[ORIGIN, JSON],
+        )
+        .await;
+    assert_eq!(person.status, StatusCode::OK);
+    assert!(
+        h.functions
+            .store
+            .supporter("slow@b.org")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn one_connection_is_rate_limited() {
     let h = Harness::new().await;
     let limit = h.manifest().config.forms.rate_limit.requests;

@@ -123,6 +123,10 @@ pub struct FormDefinition {
 
 /// Name of the hidden field that must stay empty (bots fill it).
 pub const HONEYPOT_FIELD: &str = "website";
+/// Milliseconds the page was open before the form was sent, added by the
+/// theme's script; a form sent faster than [`MIN_FILL_MS`] is a bot's.
+pub const ELAPSED_FIELD: &str = "elapsed";
+pub const MIN_FILL_MS: u64 = 1000;
 /// Hidden field carrying the path of the page the form was on.
 pub const SOURCE_FIELD: &str = "source";
 /// With `amount=other`, the field holding the amount the donor typed.

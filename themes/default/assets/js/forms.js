@@ -13,6 +13,10 @@
     return;
   }
 
+  // How long the page was open before sending: the functions treat a form
+  // sent faster than a person can fill it as a bot's.
+  var openedAt = Date.now();
+
   // Fields whose errors belong to another field's box.
   var OWNER = { amount_other: "amount" };
 
@@ -101,6 +105,11 @@
     }
   }
 
+  function withElapsed(body) {
+    body.set("elapsed", String(Date.now() - openedAt));
+    return body;
+  }
+
   function send(form) {
     var button = form.querySelector("[type=submit]");
     clearErrors(form);
@@ -118,7 +127,7 @@
     fetch(form.action, {
       method: "POST",
       // URL-encoded, exactly as the browser would post without script.
-      body: new URLSearchParams(new FormData(form)),
+      body: withElapsed(new URLSearchParams(new FormData(form))),
       headers: { Accept: "application/json" },
       credentials: "same-origin"
     })
