@@ -1,0 +1,303 @@
+//! Supporters and their consent history.
+
+use super::expr::{Expr, s};
+use super::item::{consent_from, consent_item, string_set, supporter_from, supporter_item, time};
+use super::table::{CONSENT_PREFIX, PK, PROFILE, key, supporter_pk};
+use super::{DynamoStore, MAX_ATTEMPTS, pause, store_error, too_contended};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use estrade_domain::supporter::{ConsentRecord, EmailStatus, Supporter, SupporterUpdate};
+use estrade_functions::store::{StoreResult, Upserted};
+use jiff::Timestamp;
+use std::collections::BTreeSet;
+
+/// What a signup does to the stored status ([`EmailStatus::merge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatusRule {
+    /// Any status but pending replaces the stored one.
+    Set,
+    /// A pending signup makes any stored status pending, except confirmed:
+    /// tried under the condition that the stored status is not confirmed...
+    PendingUnlessConfirmed,
+    /// ...and, when it is, the status is left alone.
+    KeepConfirmed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Put the new supporter, if there is none.
+    Create,
+    /// Merge into the stored one, if there is one.
+    Merge(StatusRule),
+}
+
+impl DynamoStore {
+    pub(super) async fn read_supporter(&self, email: &str) -> StoreResult<Option<Supporter>> {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(supporter_pk(email), PROFILE)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| store_error("GetItem", err))?;
+        read.item.as_ref().map(supporter_from).transpose()
+    }
+
+    pub(super) async fn upsert(
+        &self,
+        update: SupporterUpdate,
+        status: EmailStatus,
+        consent: Option<ConsentRecord>,
+        at: Timestamp,
+    ) -> StoreResult<(Upserted, Supporter)> {
+        let merge_rule = if status == EmailStatus::Pending {
+            StatusRule::PendingUnlessConfirmed
+        } else {
+            StatusRule::Set
+        };
+        let mut step = Step::Create;
+        for attempt in 0..MAX_ATTEMPTS {
+            let write = match step {
+                Step::Create => {
+                    let new = Supporter::new(update.clone(), status, at);
+                    let mut expr = Expr::new();
+                    let condition = format!("attribute_not_exists({})", expr.name(PK));
+                    expr.put(&self.table, supporter_item(&new), Some(&condition))?
+                }
+                Step::Merge(rule) => self.merge_write(&update, status, rule, at)?,
+            };
+            let mut items = vec![write];
+            if let Some(consent) = &consent {
+                items.push(Expr::new().put(&self.table, consent_item(consent)?, None)?);
+            }
+            let Some(cancelled) = self.transact("TransactWriteItems (signup)", items).await? else {
+                match step {
+                    Step::Create => {
+                        return Ok((Upserted::Created, Supporter::new(update, status, at)));
+                    }
+                    Step::Merge(_) => match self.read_supporter(&update.email).await? {
+                        Some(merged) => return Ok((Upserted::Updated, merged)),
+                        // Erased in between: start over.
+                        None => {
+                            step = Step::Create;
+                            continue;
+                        }
+                    },
+                }
+            };
+            if cancelled.is_contention() {
+                pause(attempt).await;
+                continue;
+            }
+            if !cancelled.failed(0) {
+                return Err(cancelled.into_error("TransactWriteItems (signup)"));
+            }
+            step = match step {
+                Step::Create => Step::Merge(merge_rule),
+                Step::Merge(StatusRule::PendingUnlessConfirmed) => {
+                    Step::Merge(StatusRule::KeepConfirmed)
+                }
+                Step::Merge(_) => Step::Create,
+            };
+        }
+        Err(too_contended("TransactWriteItems (signup)"))
+    }
+
+    /// The merge of [`Supporter::merge`] as one update expression, applied
+    /// by DynamoDB to the stored item: values the form gave replace the
+    /// stored ones, sets are added to, the first recruiter and the creation
+    /// time stay.
+    fn merge_write(
+        &self,
+        update: &SupporterUpdate,
+        status: EmailStatus,
+        rule: StatusRule,
+        at: Timestamp,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut expr = Expr::new();
+        let mut sets = vec![format!(
+            "{} = {}",
+            expr.name("updated_at"),
+            expr.value("updated_at", time(at))
+        )];
+        let given = [
+            ("first_name", &update.first_name),
+            ("last_name", &update.last_name),
+            ("phone", &update.phone),
+            ("postcode", &update.postcode),
+            ("country", &update.country),
+            ("availability", &update.availability),
+        ];
+        for (attribute, value) in given {
+            if let Some(value) = value {
+                sets.push(format!(
+                    "{} = {}",
+                    expr.name(attribute),
+                    expr.value(attribute, s(value))
+                ));
+            }
+        }
+        if let Some(recruiter) = &update.recruiter {
+            let name = expr.name("recruiter");
+            let value = expr.value("recruiter", s(recruiter));
+            sets.push(format!("{name} = if_not_exists({name}, {value})"));
+        }
+        if update.volunteer {
+            let name = expr.name("volunteer");
+            sets.push(format!(
+                "{name} = {}",
+                expr.value("volunteer", AttributeValue::Bool(true))
+            ));
+        }
+        let status_name = expr.name("status");
+        let mut condition = format!("attribute_exists({})", expr.name(PK));
+        match rule {
+            StatusRule::Set => {
+                sets.push(format!(
+                    "{status_name} = {}",
+                    expr.value("status", s(status.as_str()))
+                ));
+            }
+            StatusRule::PendingUnlessConfirmed => {
+                let pending = expr.value("status", s(EmailStatus::Pending.as_str()));
+                let confirmed = expr.value("confirmed", s(EmailStatus::Confirmed.as_str()));
+                sets.push(format!("{status_name} = {pending}"));
+                condition.push_str(&format!(" AND {status_name} <> {confirmed}"));
+            }
+            StatusRule::KeepConfirmed => {
+                let confirmed = expr.value("confirmed", s(EmailStatus::Confirmed.as_str()));
+                condition.push_str(&format!(" AND {status_name} = {confirmed}"));
+            }
+        }
+        let mut adds = Vec::new();
+        for (attribute, values) in [("interests", &update.interests), ("skills", &update.skills)] {
+            if let Some(set) = string_set(values) {
+                adds.push(format!(
+                    "{} {}",
+                    expr.name(attribute),
+                    expr.value(attribute, set)
+                ));
+            }
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !adds.is_empty() {
+            expression.push_str(&format!(" ADD {}", adds.join(", ")));
+        }
+        let key = key(supporter_pk(&update.email), PROFILE);
+        expr.update(&self.table, key, &expression, Some(&condition))
+    }
+
+    pub(super) async fn write_status(
+        &self,
+        email: &str,
+        status: EmailStatus,
+        consent: Option<ConsentRecord>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let mut expr = Expr::new();
+            let expression = format!(
+                "SET {} = {}, {} = {}",
+                expr.name("status"),
+                expr.value("status", s(status.as_str())),
+                expr.name("updated_at"),
+                expr.value("updated_at", time(at)),
+            );
+            let condition = format!("attribute_exists({})", expr.name(PK));
+            let key = key(supporter_pk(email), PROFILE);
+            let mut items = vec![expr.update(&self.table, key, &expression, Some(&condition))?];
+            if let Some(consent) = &consent {
+                items.push(Expr::new().put(&self.table, consent_item(consent)?, None)?);
+            }
+            let Some(cancelled) = self.transact("TransactWriteItems (status)", items).await? else {
+                return Ok(true);
+            };
+            if cancelled.is_contention() {
+                pause(attempt).await;
+            } else if cancelled.failed(0) {
+                return Ok(false);
+            } else {
+                return Err(cancelled.into_error("TransactWriteItems (status)"));
+            }
+        }
+        Err(too_contended("TransactWriteItems (status)"))
+    }
+
+    pub(super) async fn drop_interests(
+        &self,
+        email: &str,
+        interests: &BTreeSet<String>,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut expr = Expr::new();
+        let mut expression = format!(
+            "SET {} = {}",
+            expr.name("updated_at"),
+            expr.value("updated_at", time(at))
+        );
+        if let Some(gone) = string_set(interests) {
+            expression.push_str(&format!(
+                " DELETE {} {}",
+                expr.name("interests"),
+                expr.value("gone", gone)
+            ));
+        }
+        let condition = format!("attribute_exists({})", expr.name(PK));
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(supporter_pk(email), PROFILE)))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(store_error("UpdateItem (interests)", err)),
+        }
+    }
+
+    pub(super) async fn consent_history(&self, email: &str) -> StoreResult<Vec<ConsentRecord>> {
+        let mut expr = Expr::new();
+        let condition = format!(
+            "{} = {} AND begins_with({}, {})",
+            expr.name(PK),
+            expr.value("pk", s(supporter_pk(email))),
+            expr.name("sk"),
+            expr.value("prefix", s(CONSENT_PREFIX)),
+        );
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| store_error("Query (consents)", err))?;
+        let mut history = items
+            .iter()
+            .map(consent_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        // The sort key is in time order already, but only for times after
+        // 1970 (a negative second count sorts as text, not as a number).
+        history.sort_by_key(|record| record.at);
+        Ok(history)
+    }
+}

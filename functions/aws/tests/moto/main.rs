@@ -1,0 +1,5 @@
+//! DynamoStore and SesMailer against the moto emulator (see `support`).
+
+mod dynamo;
+mod ses;
+mod support;
