@@ -495,6 +495,7 @@ async fn take_signup<S: Store, M: Mailer>(
     let source = local_path(submission.get(SOURCE_FIELD), "/");
     let thanks = local_path(submission.get(THANKS_FIELD), &default_thanks(&settings));
     if is_bot(submission) {
+        log_outcome(form.as_str(), "dropped-as-bot");
         return success(&settings, Says::Thanks, thanks, None).respond(json, &settings);
     }
     let cleaned = match validate::validate(form.definition(), submission, &settings.manifest.config)
@@ -708,6 +709,7 @@ async fn rsvp<S: Store, M: Mailer>(
     let source = local_path(submission.get(SOURCE_FIELD), "/");
     let thanks = local_path(submission.get(THANKS_FIELD), &source);
     if is_bot(submission) {
+        log_outcome("rsvp", "dropped-as-bot");
         return success(&settings, Says::RsvpConfirmed, thanks, None).respond(json, &settings);
     }
     let cleaned = match validate::validate(
@@ -788,7 +790,14 @@ async fn rsvp<S: Store, M: Mailer>(
     } else {
         "confirmed"
     };
-    success(&settings, says, thanks, Some(json!({ "status": status }))).respond(json, &settings)
+    let mut answer = success(&settings, says, thanks, Some(json!({ "status": status })));
+    if registration.status == RsvpStatus::Waitlisted {
+        // The thank-you page would say they are registered: tell them in
+        // place (or on a page of its own) that they wait for a seat.
+        answer.redirect = None;
+        answer.back = Some(source);
+    }
+    answer.respond(json, &settings)
 }
 
 fn ics(settings: &Settings, event: &estrade_domain::Event, now: Timestamp) -> Attachment {
