@@ -1,0 +1,186 @@
+//! RSVP, its waitlist and the cancel link.
+
+use super::*;
+
+pub(super) async fn rsvp<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let incoming = match gate(&f, &settings, "rsvp", request, true).await {
+        Ok(incoming) => incoming,
+        Err(response) => return response,
+    };
+    let json = incoming.json;
+    let submission = &incoming.submission;
+    let source = local_path(submission.get(SOURCE_FIELD), "/");
+    let thanks = local_path(submission.get(THANKS_FIELD), &source);
+    if is_bot(submission) {
+        log_outcome("rsvp", "dropped-as-bot");
+        return success(&settings, Says::RsvpConfirmed, thanks, None).respond(json, &settings);
+    }
+    let cleaned = match validate::validate(
+        FormName::Rsvp.definition(),
+        submission,
+        &settings.manifest.config,
+    ) {
+        Ok(cleaned) => cleaned,
+        Err(problems) => return invalid(problems, &settings, source).respond(json, &settings),
+    };
+    let now = (f.clock)();
+    let event_id = cleaned.text("event").unwrap_or_default();
+    let Some(event) = settings.manifest.event(event_id).cloned() else {
+        return Answer::refuse(StatusCode::NOT_FOUND, Says::UnknownEvent, &settings)
+            .respond(json, &settings);
+    };
+    if !event.rsvp {
+        return Answer::refuse(StatusCode::CONFLICT, Says::RsvpClosed, &settings)
+            .respond(json, &settings);
+    }
+    if event.is_past(now) {
+        return Answer::refuse(StatusCode::GONE, Says::EventPast, &settings)
+            .respond(json, &settings);
+    }
+    let update = update_from(&cleaned, false);
+    let email = update.email.clone();
+    let record = consent(
+        &settings,
+        FormName::Rsvp,
+        &email,
+        &source,
+        ConsentAction::Given,
+        now,
+    );
+    let supporter = match f
+        .store
+        .upsert_supporter(update, EmailStatus::Pending, Some(record), now)
+        .await
+    {
+        Ok((_, supporter)) => supporter,
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    let registration = match f.store.rsvp(&event.id, &email, event.capacity, now).await {
+        Ok(registration) => registration,
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    let (template, says) = match registration.status {
+        RsvpStatus::Waitlisted => ("rsvp-waitlisted", Says::RsvpWaitlisted),
+        _ => ("rsvp-confirmed", Says::RsvpConfirmed),
+    };
+    let attachments = if registration.status == RsvpStatus::Confirmed {
+        vec![ics(&settings, &event, now)]
+    } else {
+        Vec::new()
+    };
+    if let Some(message) = compose(
+        &settings,
+        template,
+        &supporter,
+        Some(&event),
+        now,
+        attachments,
+    ) && let Err(e) = f.mailer.send(&message).await
+        && matches!(e, MailError::Transient(_))
+    {
+        return mail_down(&e, json, &settings);
+    }
+    log_outcome(
+        "rsvp",
+        if registration.status == RsvpStatus::Waitlisted {
+            "waitlisted"
+        } else {
+            "confirmed"
+        },
+    );
+    let status = if registration.status == RsvpStatus::Waitlisted {
+        "waitlisted"
+    } else {
+        "confirmed"
+    };
+    let mut answer = success(&settings, says, thanks, Some(json!({ "status": status })));
+    if registration.status == RsvpStatus::Waitlisted {
+        // The thank-you page would say they are registered: tell them in
+        // place (or on a page of its own) that they wait for a seat.
+        answer.redirect = None;
+        answer.back = Some(source);
+    }
+    answer.respond(json, &settings)
+}
+
+pub(super) async fn cancel_page<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let token = token_of(&request);
+    let now = (f.clock)();
+    let Ok(claims) = settings.keys.verify(Purpose::CancelRsvp, &token, now) else {
+        return bad_link(&settings, false);
+    };
+    let title = settings
+        .manifest
+        .event(&claims.detail)
+        .map(|e| e.title.clone())
+        .unwrap_or_default();
+    (StatusCode::OK, pages::cancel(&settings, &token, &title)).into_response()
+}
+
+pub(super) async fn cancel<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let json = wants_json(request.headers());
+    let now = (f.clock)();
+    let Ok(claims) = settings
+        .keys
+        .verify(Purpose::CancelRsvp, &token_of(&request), now)
+    else {
+        return bad_link(&settings, json);
+    };
+    let (_, promoted) = match f
+        .store
+        .cancel_rsvp(&claims.detail, &claims.subject, now)
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    if let Some(promoted) = promoted
+        && let Some(event) = settings.manifest.event(&claims.detail).cloned()
+    {
+        let supporter = match f.store.supporter(&promoted.email).await {
+            Ok(Some(s)) => s,
+            Ok(None) => Supporter::new(
+                SupporterUpdate {
+                    email: promoted.email.clone(),
+                    ..Default::default()
+                },
+                EmailStatus::Pending,
+                now,
+            ),
+            Err(e) => return store_down(&e, json, &settings),
+        };
+        let attachments = vec![ics(&settings, &event, now)];
+        if let Some(message) = compose(
+            &settings,
+            "rsvp-promoted",
+            &supporter,
+            Some(&event),
+            now,
+            attachments,
+        ) && let Err(e) = f.mailer.send(&message).await
+        {
+            // The cancellation stands; the promoted supporter's email is
+            // retried by nobody here: say so in the logs.
+            eprintln!(
+                "{{\"level\":\"error\",\"what\":\"promotion mail\",\"error\":{:?}}}",
+                e.to_string()
+            );
+        }
+    }
+    log_outcome("rsvp-cancel", "cancelled");
+    let mut answer = Answer::refuse(StatusCode::OK, Says::Cancelled, &settings);
+    answer.back = Some("/".to_owned());
+    answer.respond(json, &settings)
+}

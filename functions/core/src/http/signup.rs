@@ -1,0 +1,150 @@
+//! Signup, volunteer and the confirmation link.
+
+use super::*;
+
+pub(super) async fn signup<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    take_signup(f, FormName::Signup, request).await
+}
+
+pub(super) async fn volunteer<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    take_signup(f, FormName::Volunteer, request).await
+}
+
+pub(super) async fn take_signup<S: Store, M: Mailer>(
+    f: Arc<Functions<S, M>>,
+    form: FormName,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let incoming = match gate(&f, &settings, form.as_str(), request, true).await {
+        Ok(incoming) => incoming,
+        Err(response) => return response,
+    };
+    let json = incoming.json;
+    let submission = &incoming.submission;
+    let source = local_path(submission.get(SOURCE_FIELD), "/");
+    let thanks = local_path(submission.get(THANKS_FIELD), &default_thanks(&settings));
+    if is_bot(submission) {
+        log_outcome(form.as_str(), "dropped-as-bot");
+        return success(&settings, Says::Thanks, thanks, None).respond(json, &settings);
+    }
+    let cleaned = match validate::validate(form.definition(), submission, &settings.manifest.config)
+    {
+        Ok(cleaned) => cleaned,
+        Err(problems) => return invalid(problems, &settings, source).respond(json, &settings),
+    };
+    let now = (f.clock)();
+    let update = update_from(&cleaned, form == FormName::Volunteer);
+    let email = update.email.clone();
+    let double_opt_in = settings.manifest.config.forms.double_opt_in;
+    let status = if double_opt_in {
+        EmailStatus::Pending
+    } else {
+        EmailStatus::Confirmed
+    };
+    let record = consent(&settings, form, &email, &source, ConsentAction::Given, now);
+    let supporter = match f
+        .store
+        .upsert_supporter(update, status, Some(record), now)
+        .await
+    {
+        Ok((_, supporter)) => supporter,
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    // The same answer whether the address was known or not: nothing
+    // tells a visitor who else supports the campaign.
+    let template = if supporter.status == EmailStatus::Pending && double_opt_in {
+        "confirm"
+    } else if form == FormName::Volunteer {
+        "volunteer"
+    } else {
+        "welcome"
+    };
+    // A bounced or complaining address gets nothing, whatever the form.
+    let suppressed = matches!(
+        supporter.status,
+        EmailStatus::Bounced | EmailStatus::Complained
+    );
+    let message = if suppressed {
+        None
+    } else {
+        compose(&settings, template, &supporter, None, now, Vec::new())
+    };
+    if let Some(message) = message
+        && let Err(e) = f.mailer.send(&message).await
+    {
+        if matches!(e, MailError::Transient(_)) {
+            return mail_down(&e, json, &settings);
+        }
+        eprintln!(
+            "{{\"level\":\"warn\",\"what\":\"mail refused\",\"form\":\"{}\"}}",
+            form.as_str()
+        );
+    }
+    log_outcome(form.as_str(), "accepted");
+    success(&settings, Says::Thanks, thanks, None).respond(json, &settings)
+}
+
+pub(super) async fn confirm<S: Store, M: Mailer>(
+    State(f): State<Arc<Functions<S, M>>>,
+    request: Request,
+) -> Response {
+    let settings = f.settings();
+    let json = wants_json(request.headers());
+    let now = (f.clock)();
+    let Ok(claims) = settings
+        .keys
+        .verify(Purpose::Confirm, &token_of(&request), now)
+    else {
+        return bad_link(&settings, json);
+    };
+    let email = claims.subject;
+    let supporter = match f.store.supporter(&email).await {
+        Ok(Some(supporter)) => supporter,
+        Ok(None) => return bad_link(&settings, json),
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    if supporter.status == EmailStatus::Pending {
+        let record = consent(
+            &settings,
+            FormName::Signup,
+            &email,
+            "/api/confirm",
+            ConsentAction::Confirmed,
+            now,
+        );
+        if let Err(e) = f
+            .store
+            .set_status(&email, EmailStatus::Confirmed, Some(record), now)
+            .await
+        {
+            return store_down(&e, json, &settings);
+        }
+        let template = if supporter.volunteer {
+            "volunteer"
+        } else {
+            "welcome"
+        };
+        if let Some(message) = compose(&settings, template, &supporter, None, now, Vec::new())
+            && let Err(e) = f.mailer.send(&message).await
+            && matches!(e, MailError::Transient(_))
+        {
+            return mail_down(&e, json, &settings);
+        }
+        log_outcome("confirm", "confirmed");
+    }
+    let page = pages::message(
+        &settings,
+        Says::Confirmed.text(settings.lang()),
+        &[],
+        "/",
+        true,
+    );
+    (StatusCode::OK, page).into_response()
+}
