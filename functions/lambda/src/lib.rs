@@ -37,11 +37,16 @@ pub fn settings_from_env() -> Result<Settings, String> {
     })
 }
 
-/// The functions over DynamoDB and SES, clients built once.
+/// The functions over DynamoDB and SES, clients built once from one
+/// loading of the AWS configuration.
 pub async fn functions() -> Result<Arc<LambdaFunctions>, String> {
     let settings = settings_from_env()?;
-    let store = DynamoStore::from_env().await.map_err(|e| e.to_string())?;
+    let table = std::env::var("ESTRADE_TABLE")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .ok_or("ESTRADE_TABLE is not set: name the DynamoDB table")?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let email = &settings.manifest.config.email;
     let domain = email
         .from_address
@@ -54,4 +59,23 @@ pub async fn functions() -> Result<Arc<LambdaFunctions>, String> {
         mailer = mailer.with_configuration_set(set.clone());
     }
     Ok(Arc::new(Functions::new(store, mailer, settings)))
+}
+
+/// Serves `routes` on Lambda; a function that cannot start says why in
+/// words and exits non-zero, which Lambda reports as an init error.
+pub async fn serve(routes: impl Fn(Arc<LambdaFunctions>) -> axum::Router) {
+    let functions = match functions().await {
+        Ok(functions) => functions,
+        Err(problem) => {
+            eprintln!("{{\"level\":\"error\",\"what\":\"init\",\"error\":{problem:?}}}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(problem) = lambda_http::run(routes(functions)).await {
+        eprintln!(
+            "{{\"level\":\"error\",\"what\":\"runtime\",\"error\":{:?}}}",
+            problem.to_string()
+        );
+        std::process::exit(1);
+    }
 }
