@@ -506,3 +506,40 @@ async fn a_store_failing_mid_request_asks_for_a_retry_and_leaves_nothing_half_do
     assert!(answer.body.contains("nothing was lost"));
     assert!(h.emails().is_empty(), "no email for a supporter not stored");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_hangs_up_still_gets_its_email() {
+    use axum::body::Body;
+    use tower::ServiceExt;
+    let h = Harness::new().await;
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/signup")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(ORIGIN.0, ORIGIN.1)
+        .body(Body::from("email=gone%40example.org"))
+        .unwrap();
+    // The connection goes away right after the request was read.
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_micros(1),
+        h.router.clone().oneshot(request),
+    )
+    .await;
+    assert!(answer.is_err(), "the answer came before the client left");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.emails().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the email was never sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        h.functions
+            .store
+            .supporter("gone@example.org")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

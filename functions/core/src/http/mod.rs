@@ -129,12 +129,27 @@ pub fn router<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) -> Router {
         .merge(unsubscribe_routes(functions))
 }
 
+/// Runs a request to its end in a task of its own. The HTTP server drops a
+/// handler whose client hung up; once the supporter is stored, their email
+/// must still go out, so the work must not be dropped with the connection.
+async fn finish_even_if_the_client_leaves(
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        // A panicking handler is a bug; the client gets a plain 500.
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 /// The signup function: newsletter, volunteer, and the confirmation link.
 pub fn signup_routes<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) -> Router {
     Router::new()
         .route("/api/signup", post(signup::<S, M>))
         .route("/api/volunteer", post(volunteer::<S, M>))
         .route("/api/confirm", get(confirm::<S, M>))
+        .layer(axum::middleware::from_fn(finish_even_if_the_client_leaves))
         .with_state(functions)
 }
 
@@ -146,6 +161,7 @@ pub fn rsvp_routes<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) -> Rout
             "/api/rsvp/cancel",
             get(cancel_page::<S, M>).post(cancel::<S, M>),
         )
+        .layer(axum::middleware::from_fn(finish_even_if_the_client_leaves))
         .with_state(functions)
 }
 
@@ -156,6 +172,7 @@ pub fn unsubscribe_routes<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) 
             "/api/unsubscribe",
             get(unsubscribe_page::<S, M>).post(unsubscribe::<S, M>),
         )
+        .layer(axum::middleware::from_fn(finish_even_if_the_client_leaves))
         .with_state(functions)
 }
 
