@@ -58,6 +58,7 @@ impl DataDir {
         manifest: Manifest,
         site_url: &str,
     ) -> Result<(Arc<LocalFunctions>, axum::Router), String> {
+        let manifest = local(manifest, site_url);
         std::fs::create_dir_all(self.outbox())
             .map_err(|e| format!("error: cannot create {}: {e}", self.outbox().display()))?;
         let store =
@@ -82,9 +83,19 @@ pub fn manifest_of(output: &MemoryOutput) -> Option<Manifest> {
 
 pub fn settings_for(functions: &LocalFunctions, manifest: Manifest) {
     let current = functions.settings();
+    let manifest = local(manifest, &current.site_url);
     functions.replace_settings(Settings {
         manifest,
         keys: current.keys.clone(),
         site_url: current.site_url.clone(),
     });
+}
+
+/// The site is served on 127.0.0.1; a browser pointed at `localhost` on
+/// the same port posts from that origin, which is just as local.
+fn local(mut manifest: Manifest, site_url: &str) -> Manifest {
+    let origins = &mut manifest.config.forms.origins;
+    origins.push(site_url.to_owned());
+    origins.push(site_url.replace("127.0.0.1", "localhost"));
+    manifest
 }
