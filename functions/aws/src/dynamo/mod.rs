@@ -191,6 +191,40 @@ impl Cancelled {
 
 /// An SDK error as a [`StoreError`]: the operation and the error code or
 /// kind, never the message, which may quote keys (emails).
+impl DynamoStore {
+    /// Every item of partition `pk` whose sort key starts with `prefix`,
+    /// read consistently, across pages.
+    async fn partition_items(
+        &self,
+        pk: String,
+        prefix: &str,
+        operation: &str,
+    ) -> StoreResult<Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>>
+    {
+        let mut expr = expr::Expr::new();
+        let condition = format!(
+            "{} = {} AND begins_with({}, {})",
+            expr.name(table::PK),
+            expr.value("pk", expr::s(pk)),
+            expr.name("sk"),
+            expr.value("prefix", expr::s(prefix)),
+        );
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| store_error(operation, err))
+    }
+}
+
 fn store_error<E: ProvideErrorMetadata, R>(operation: &str, err: SdkError<E, R>) -> StoreError {
     let what = match &err {
         SdkError::ConstructionFailure(_) => "the request could not be built",

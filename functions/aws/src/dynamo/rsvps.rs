@@ -191,28 +191,9 @@ impl DynamoStore {
     }
 
     pub(super) async fn registrations(&self, event: &str) -> StoreResult<Vec<Rsvp>> {
-        let mut expr = Expr::new();
-        let condition = format!(
-            "{} = {} AND begins_with({}, {})",
-            expr.name(PK),
-            expr.value("pk", s(event_pk(event))),
-            expr.name("sk"),
-            expr.value("prefix", s(RSVP_PREFIX)),
-        );
         let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression(condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|err| store_error("Query (rsvps)", err))?;
+            .partition_items(event_pk(event), RSVP_PREFIX, "Query (rsvps)")
+            .await?;
         let mut rsvps = items
             .iter()
             .map(rsvp_from)

@@ -269,28 +269,9 @@ impl DynamoStore {
     }
 
     pub(super) async fn consent_history(&self, email: &str) -> StoreResult<Vec<ConsentRecord>> {
-        let mut expr = Expr::new();
-        let condition = format!(
-            "{} = {} AND begins_with({}, {})",
-            expr.name(PK),
-            expr.value("pk", s(supporter_pk(email))),
-            expr.name("sk"),
-            expr.value("prefix", s(CONSENT_PREFIX)),
-        );
         let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression(condition)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|err| store_error("Query (consents)", err))?;
+            .partition_items(supporter_pk(email), CONSENT_PREFIX, "Query (consents)")
+            .await?;
         let mut history = items
             .iter()
             .map(consent_from)
