@@ -10,6 +10,7 @@ pub mod messages;
 pub mod mime;
 pub mod outbox;
 pub mod pages;
+pub mod sns;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
