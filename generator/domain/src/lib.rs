@@ -9,6 +9,7 @@ pub mod config;
 pub mod dates;
 pub mod event;
 pub mod forms;
+pub mod geo;
 pub mod ics;
 pub mod manifest;
 pub mod submission;
