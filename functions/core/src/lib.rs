@@ -5,6 +5,7 @@
 
 pub mod contract;
 pub mod http;
+pub mod mail_events;
 pub mod mailer;
 pub mod messages;
 pub mod mime;

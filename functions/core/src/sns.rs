@@ -260,8 +260,7 @@ pub fn verify_signature(
         .decode(signature.trim())
         .map_err(|_| Refusal::BadSignature)?;
     let der = CertificateDer::from(certificate);
-    let certificate =
-        webpki::EndEntityCert::try_from(&der).map_err(|_| Refusal::BadCertificate)?;
+    let certificate = webpki::EndEntityCert::try_from(&der).map_err(|_| Refusal::BadCertificate)?;
     let algorithm: &dyn SignatureVerificationAlgorithm = match version {
         SignatureVersion::V1 => &RSA_PKCS1_SHA1,
         SignatureVersion::V2 => webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
@@ -297,7 +296,9 @@ impl SignatureVerificationAlgorithm for RsaPkcs1Sha1 {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
-        use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, UnparsedPublicKey};
+        use aws_lc_rs::signature::{
+            RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, UnparsedPublicKey,
+        };
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, public_key)
             .verify(message, signature)
             .map_err(|_| InvalidSignature)

@@ -153,7 +153,10 @@ fn confirmations_sign_the_subscribe_url_and_token() {
             MessageType::SubscriptionConfirmation,
             "SubscriptionConfirmation",
         ),
-        (MessageType::UnsubscribeConfirmation, "UnsubscribeConfirmation"),
+        (
+            MessageType::UnsubscribeConfirmation,
+            "UnsubscribeConfirmation",
+        ),
     ] {
         let message = confirmation(kind);
         let expected = format!(
@@ -319,7 +322,10 @@ async fn untrusted_certificate_urls_are_refused_without_fetching() {
         assert!(is_sns_url(url, true), "{url}");
     }
     assert!(is_sns_url(SUBSCRIBE_URL, false));
-    assert!(!is_sns_url(SUBSCRIBE_URL, true), "a query is no certificate");
+    assert!(
+        !is_sns_url(SUBSCRIBE_URL, true),
+        "a query is no certificate"
+    );
 }
 
 #[tokio::test]
