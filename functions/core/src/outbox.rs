@@ -5,6 +5,12 @@
 //! milliseconds, then the start of the Message-ID), so the newest message
 //! is the last name. A message is written under a hidden temporary name
 //! and renamed, so a reader never sees half a message.
+//!
+//! The outbox is a preview, not a delivery: files are not flushed to disk
+//! one by one (an `fsync` each would cap `estrade serve` at a few hundred
+//! signups a second). A process that stops loses nothing; a machine that
+//! loses power may lose the last messages, never the supporters, who are
+//! in the store.
 
 use crate::mailer::{Email, MailError, Mailer};
 use crate::mime;
@@ -66,12 +72,12 @@ fn file_name(at: Timestamp, message_id: &str) -> String {
 }
 
 /// Writes `bytes` as `dir/name` all at once: to a hidden temporary file
-/// first, flushed to disk, then renamed.
+/// first, then renamed.
 fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     let temporary = dir.join(format!(".{name}.tmp"));
     let mut file = fs::File::create(&temporary)?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    let written = file.write_all(bytes);
     drop(file);
     match written.and_then(|()| fs::rename(&temporary, dir.join(name))) {
         Ok(()) => Ok(()),

@@ -1,13 +1,14 @@
 //! The embedded store: one SQLite file, for `estrade serve`, tests and
 //! small self-hosted campaigns.
 //!
-//! One connection sits behind a mutex, and every operation is one
-//! transaction run on tokio's blocking pool: writes are serialised, so the
-//! read-merge-write of a signup and the count-then-seat of an RSVP are
-//! atomic without any retry loop. Writes take the lock up front
-//! (`BEGIN IMMEDIATE`) so a second process on the same file waits (busy
-//! timeout) instead of failing half-way. The file uses WAL, so readers in
-//! other processes never block the writer.
+//! One thread owns the connection that writes ([`writer`]): writes are
+//! serialised, so the read-merge-write of a signup and the count-then-seat
+//! of an RSVP are atomic without any retry loop, and the writes waiting at
+//! a moment are committed together, sharing one `fsync`. Each batch takes
+//! the lock up front (`BEGIN IMMEDIATE`) so a second process on the same
+//! file waits (busy timeout) instead of failing half-way. The file uses
+//! WAL, so reads (a second connection, on tokio's blocking pool) never
+//! block the writer, nor readers in other processes.
 //!
 //! # Schema (version 1, in `PRAGMA user_version`)
 //!
@@ -29,16 +30,20 @@
 
 mod rows;
 mod rsvps;
+mod writer;
 
 use crate::store::{Store, StoreError, StoreResult, Upserted};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
 use rows::{append_consent, load_consents, load_supporter, save_supporter};
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use tokio::sync::oneshot;
+use writer::Job;
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -91,10 +96,15 @@ CREATE TABLE IF NOT EXISTS rate_limits (
 CREATE INDEX IF NOT EXISTS rate_limits_by_expiry ON rate_limits (expires_at);
 ";
 
-/// The SQLite [`Store`]. Cloning it shares the connection.
+/// The SQLite [`Store`]. Cloning it shares the writer and the reader.
 #[derive(Clone)]
 pub struct SqliteStore {
-    connection: Arc<Mutex<Connection>>,
+    /// To the thread that owns the writing connection ([`writer`]).
+    writer: Sender<Box<dyn Job>>,
+    /// A second connection for reads, which WAL lets run beside the
+    /// writer; `None` for an in-memory store, whose reads go through the
+    /// writer (a second connection would open another, empty database).
+    reader: Option<Arc<Mutex<Connection>>>,
 }
 
 /// Why one operation failed, before it is named and made a [`StoreError`].
@@ -112,11 +122,10 @@ impl From<rusqlite::Error> for Failure {
 }
 
 impl Failure {
-    /// The message names the operation and the cause, never a value: a
-    /// conversion error could quote a stored (personal) value, so only
-    /// its column is told.
-    fn named(self, operation: &str) -> StoreError {
-        let cause = match self {
+    /// The cause, never a value: a conversion error could quote a stored
+    /// (personal) value, so only its column is told.
+    fn cause(self) -> String {
+        match self {
             Failure::Sql(rusqlite::Error::FromSqlConversionFailure(column, ..)) => {
                 format!("unreadable value in column {column}")
             }
@@ -125,102 +134,184 @@ impl Failure {
             }
             Failure::Sql(other) => other.to_string(),
             Failure::Data(what) => what.to_owned(),
-        };
-        StoreError(format!("{operation}: {cause}"))
+        }
+    }
+
+    fn named(self, operation: &str) -> StoreError {
+        StoreError(format!("{operation}: {}", self.cause()))
     }
 }
 
 type Outcome<T> = Result<T, Failure>;
 
-#[derive(Clone, Copy)]
-enum Access {
-    Read,
-    Write,
+/// One operation on its way through the writer: the work, its answer once
+/// run, and where the caller waits for it.
+struct Operation<T, F> {
+    name: &'static str,
+    work: Option<F>,
+    answer: Option<T>,
+    reply: oneshot::Sender<StoreResult<T>>,
+    early: bool,
+}
+
+impl<T, F> Job for Operation<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Outcome<T> + Send + 'static,
+{
+    fn run(&mut self, connection: &Connection) -> Result<(), String> {
+        let work = self.work.take().ok_or("the operation ran twice")?;
+        self.answer = Some(work(connection).map_err(Failure::cause)?);
+        Ok(())
+    }
+
+    fn settle(self: Box<Self>, outcome: Result<(), String>) {
+        let answer = match (outcome, self.answer) {
+            (Ok(()), Some(answer)) => Ok(answer),
+            (Ok(()), None) => Err(StoreError(format!("{}: no answer", self.name))),
+            (Err(why), _) => Err(StoreError(format!("{}: {why}", self.name))),
+        };
+        // The caller may have gone (its client hung up): the write stands.
+        let _ = self.reply.send(answer);
+    }
+
+    fn settle_early(&self) -> bool {
+        self.early
+    }
+}
+
+/// When the caller hears back from a write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durable {
+    /// After the commit reached the disk.
+    Committed,
+    /// As soon as it ran (the rate limiter: a count lost in a crash is
+    /// harmless).
+    Ran,
 }
 
 impl SqliteStore {
     /// Opens (or creates) the store file at `path`, in WAL mode, creating
     /// the schema when it is missing.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<SqliteStore> {
+        let path = path.as_ref();
         let connection = Connection::open(path).map_err(|e| Failure::from(e).named("open"))?;
         connection
             .query_row("PRAGMA journal_mode = WAL", [], |row| {
                 row.get::<_, String>(0)
             })
             .map_err(|e| Failure::from(e).named("open: WAL mode"))?;
-        SqliteStore::prepare(connection)
+        prepare(&connection)?;
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Failure::from(e).named("open for reading"))?;
+        reader
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| Failure::from(e).named("open for reading"))?;
+        SqliteStore::start(connection, Some(reader))
     }
 
     /// A store that lives as long as this value, for tests.
     pub fn in_memory() -> StoreResult<SqliteStore> {
         let connection =
             Connection::open_in_memory().map_err(|e| Failure::from(e).named("open in memory"))?;
-        SqliteStore::prepare(connection)
+        prepare(&connection)?;
+        SqliteStore::start(connection, None)
     }
 
-    fn prepare(connection: Connection) -> StoreResult<SqliteStore> {
-        let schema = |e| Failure::from(e).named("create schema");
-        connection
-            .busy_timeout(Duration::from_secs(5))
-            .map_err(schema)?;
-        let version: i64 = connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(schema)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError(format!(
-                "open: the store file has schema version {version}, newer than this \
-                 estrade (version {SCHEMA_VERSION}); upgrade estrade"
-            )));
-        }
-        connection.execute_batch(SCHEMA).map_err(schema)?;
-        connection
-            .pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(schema)?;
+    fn start(writer: Connection, reader: Option<Connection>) -> StoreResult<SqliteStore> {
+        let writer = writer::spawn(writer)
+            .map_err(|e| StoreError(format!("open: cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
-            connection: Arc::new(Mutex::new(connection)),
+            writer,
+            reader: reader.map(|r| Arc::new(Mutex::new(r))),
         })
     }
 
-    /// Runs `work` in one transaction on the blocking pool and commits it
-    /// when it succeeds; dropping the transaction on error rolls it back.
-    async fn run<T, F>(&self, operation: &'static str, access: Access, work: F) -> StoreResult<T>
+    /// Runs `work` in the writer's next batch; the answer comes once the
+    /// batch is committed (or once it ran, for [`Durable::Ran`]).
+    async fn write<T, F>(&self, name: &'static str, durable: Durable, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Outcome<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Outcome<T> + Send + 'static,
     {
-        let connection = Arc::clone(&self.connection);
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Operation {
+            name,
+            work: Some(work),
+            answer: None,
+            reply,
+            early: durable == Durable::Ran,
+        });
+        let stopped = || StoreError(format!("{name}: the writer thread stopped"));
+        self.writer.send(job).map_err(|_| stopped())?;
+        answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Runs `work` in a read transaction on the reader connection, on the
+    /// blocking pool; in memory, through the writer.
+    async fn read<T, F>(&self, name: &'static str, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Outcome<T> + Send + 'static,
+    {
+        let Some(reader) = &self.reader else {
+            return self.write(name, Durable::Ran, work).await;
+        };
+        let reader = Arc::clone(reader);
         let task = tokio::task::spawn_blocking(move || {
             // A panic while holding the lock rolled its transaction back,
             // so the connection is still sound.
-            let mut connection = connection.lock().unwrap_or_else(PoisonError::into_inner);
-            let behavior = match access {
-                Access::Read => TransactionBehavior::Deferred,
-                Access::Write => TransactionBehavior::Immediate,
-            };
-            let transaction = connection.transaction_with_behavior(behavior)?;
+            let mut connection = reader.lock().unwrap_or_else(PoisonError::into_inner);
+            let transaction =
+                connection.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let answer = work(&transaction)?;
             transaction.commit()?;
             Ok(answer)
         });
         match task.await {
-            Ok(outcome) => outcome.map_err(|failure: Failure| failure.named(operation)),
-            Err(stopped) if stopped.is_panic() => Err(StoreError(format!(
-                "{operation}: the database task panicked"
-            ))),
+            Ok(outcome) => outcome.map_err(|failure: Failure| failure.named(name)),
+            Err(stopped) if stopped.is_panic() => {
+                Err(StoreError(format!("{name}: the database task panicked")))
+            }
             Err(_) => Err(StoreError(format!(
-                "{operation}: the database task was cancelled"
+                "{name}: the database task was cancelled"
             ))),
         }
     }
 }
 
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sets the connection up and creates or checks the schema.
+fn prepare(connection: &Connection) -> StoreResult<()> {
+    let schema = |e| Failure::from(e).named("create schema");
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(schema)?;
+    // Every commit reaches the disk before its callers are answered; the
+    // writer shares each fsync among a batch.
+    connection
+        .pragma_update(None, "synchronous", "FULL")
+        .map_err(schema)?;
+    let version: i64 = connection
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(schema)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError(format!(
+            "open: the store file has schema version {version}, newer than this \
+             estrade (version {SCHEMA_VERSION}); upgrade estrade"
+        )));
+    }
+    connection.execute_batch(SCHEMA).map_err(schema)?;
+    connection
+        .pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(schema)?;
+    Ok(())
+}
+
 /// Counts one request in the window holding `at`; the count after it.
-fn count_request(
-    tx: &Transaction<'_>,
-    key: &str,
-    window_seconds: u32,
-    at: Timestamp,
-) -> Outcome<i64> {
+fn count_request(tx: &Connection, key: &str, window_seconds: u32, at: Timestamp) -> Outcome<i64> {
     let length = i64::from(window_seconds.max(1));
     let start = at.as_second().div_euclid(length) * length;
     let count: i64 = tx.query_row(
@@ -247,7 +338,7 @@ impl Store for SqliteStore {
         consent: Option<ConsentRecord>,
         at: Timestamp,
     ) -> StoreResult<(Upserted, Supporter)> {
-        self.run("upsert_supporter", Access::Write, move |tx| {
+        self.write("upsert_supporter", Durable::Committed, move |tx| {
             let email = update.email.clone();
             let (how, supporter) = match load_supporter(tx, &email)? {
                 Some(mut known) => {
@@ -267,10 +358,8 @@ impl Store for SqliteStore {
 
     async fn supporter(&self, email: &str) -> StoreResult<Option<Supporter>> {
         let email = email.to_owned();
-        self.run("supporter", Access::Read, move |tx| {
-            load_supporter(tx, &email)
-        })
-        .await
+        self.read("supporter", move |tx| load_supporter(tx, &email))
+            .await
     }
 
     async fn set_status(
@@ -281,7 +370,7 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<bool> {
         let email = email.to_owned();
-        self.run("set_status", Access::Write, move |tx| {
+        self.write("set_status", Durable::Committed, move |tx| {
             let Some(mut supporter) = load_supporter(tx, &email)? else {
                 return Ok(false);
             };
@@ -304,7 +393,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<bool> {
         let email = email.to_owned();
         let interests = interests.clone();
-        self.run("remove_interests", Access::Write, move |tx| {
+        self.write("remove_interests", Durable::Committed, move |tx| {
             let Some(mut supporter) = load_supporter(tx, &email)? else {
                 return Ok(false);
             };
@@ -320,10 +409,8 @@ impl Store for SqliteStore {
 
     async fn consents(&self, email: &str) -> StoreResult<Vec<ConsentRecord>> {
         let email = email.to_owned();
-        self.run("consents", Access::Read, move |tx| {
-            load_consents(tx, &email)
-        })
-        .await
+        self.read("consents", move |tx| load_consents(tx, &email))
+            .await
     }
 
     async fn rsvp(
@@ -334,7 +421,7 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<Rsvp> {
         let (event, email) = (event.to_owned(), email.to_owned());
-        self.run("rsvp", Access::Write, move |tx| {
+        self.write("rsvp", Durable::Committed, move |tx| {
             rsvps::register(tx, &event, &email, capacity, at)
         })
         .await
@@ -347,7 +434,7 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<(Option<Rsvp>, Option<Rsvp>)> {
         let (event, email) = (event.to_owned(), email.to_owned());
-        self.run("cancel_rsvp", Access::Write, move |tx| {
+        self.write("cancel_rsvp", Durable::Committed, move |tx| {
             rsvps::cancel(tx, &event, &email, at)
         })
         .await
@@ -355,10 +442,8 @@ impl Store for SqliteStore {
 
     async fn rsvps(&self, event: &str) -> StoreResult<Vec<Rsvp>> {
         let event = event.to_owned();
-        self.run("rsvps", Access::Read, move |tx| {
-            rsvps::load_rsvps(tx, &event)
-        })
-        .await
+        self.read("rsvps", move |tx| rsvps::load_rsvps(tx, &event))
+            .await
     }
 
     async fn allow(
@@ -369,7 +454,7 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> StoreResult<bool> {
         let key = key.to_owned();
-        self.run("allow", Access::Write, move |tx| {
+        self.write("allow", Durable::Ran, move |tx| {
             let count = count_request(tx, &key, window_seconds, at)?;
             Ok(count <= i64::from(limit))
         })

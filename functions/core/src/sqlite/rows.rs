@@ -4,7 +4,7 @@
 use super::{Failure, Outcome};
 use estrade_domain::supporter::{ConsentRecord, Supporter};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
@@ -100,67 +100,67 @@ impl SupporterRow {
     }
 }
 
-pub(super) fn load_supporter(tx: &Transaction<'_>, email: &str) -> Outcome<Option<Supporter>> {
+pub(super) fn load_supporter(tx: &Connection, email: &str) -> Outcome<Option<Supporter>> {
     let sql = format!("SELECT {SUPPORTER_COLUMNS} FROM supporters WHERE email = ?1");
-    let row = tx.query_row(&sql, [email], SupporterRow::read).optional()?;
+    let row = tx
+        .prepare_cached(&sql)?
+        .query_row([email], SupporterRow::read)
+        .optional()?;
     row.map(SupporterRow::supporter).transpose()
 }
 
-pub(super) fn save_supporter(tx: &Transaction<'_>, supporter: &Supporter) -> Outcome<()> {
+pub(super) fn save_supporter(tx: &Connection, supporter: &Supporter) -> Outcome<()> {
     let sql = format!(
         "REPLACE INTO supporters ({SUPPORTER_COLUMNS}) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     );
-    tx.execute(
-        &sql,
-        params![
-            supporter.email,
-            supporter.first_name,
-            supporter.last_name,
-            supporter.phone,
-            supporter.postcode,
-            supporter.country,
-            set_text(&supporter.interests)?,
-            set_text(&supporter.skills)?,
-            supporter.availability,
-            supporter.volunteer,
-            name_of(supporter.status)?,
-            supporter.recruiter,
-            time_text(supporter.created_at),
-            time_text(supporter.updated_at),
-        ],
-    )?;
+    tx.prepare_cached(&sql)?.execute(params![
+        supporter.email,
+        supporter.first_name,
+        supporter.last_name,
+        supporter.phone,
+        supporter.postcode,
+        supporter.country,
+        set_text(&supporter.interests)?,
+        set_text(&supporter.skills)?,
+        supporter.availability,
+        supporter.volunteer,
+        name_of(supporter.status)?,
+        supporter.recruiter,
+        time_text(supporter.created_at),
+        time_text(supporter.updated_at),
+    ])?;
     Ok(())
 }
 
 /// Appends `record` to the history of `supporter`, unless the very same
 /// record is already there.
 pub(super) fn append_consent(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     supporter: &str,
     record: &ConsentRecord,
 ) -> Outcome<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR IGNORE INTO consents \
          (supporter, email, action, channel, form, page, text_hash, build, at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            supporter,
-            record.email,
-            name_of(record.action)?,
-            name_of(record.channel)?,
-            record.form,
-            record.page,
-            record.text_hash,
-            record.build,
-            time_text(record.at),
-        ],
-    )?;
+    )?
+    .execute(params![
+        supporter,
+        record.email,
+        name_of(record.action)?,
+        name_of(record.channel)?,
+        record.form,
+        record.page,
+        record.text_hash,
+        record.build,
+        time_text(record.at),
+    ])?;
     Ok(())
 }
 
-pub(super) fn load_consents(tx: &Transaction<'_>, supporter: &str) -> Outcome<Vec<ConsentRecord>> {
-    let mut statement = tx.prepare(
+pub(super) fn load_consents(tx: &Connection, supporter: &str) -> Outcome<Vec<ConsentRecord>> {
+    let mut statement = tx.prepare_cached(
         "SELECT email, action, channel, form, page, text_hash, build, at \
          FROM consents WHERE supporter = ?1 ORDER BY id",
     )?;

@@ -4,7 +4,7 @@ use super::rows::{from_name, name_of, time, time_text};
 use super::{Failure, Outcome};
 use estrade_domain::supporter::{Rsvp, RsvpStatus};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// An `rsvps` row as stored: event, email, status, position, at.
 type RsvpRow = (String, String, String, i64, String);
@@ -30,7 +30,7 @@ fn rsvp_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<RsvpRow> {
     ))
 }
 
-fn load_rsvp(tx: &Transaction<'_>, event: &str, email: &str) -> Outcome<Option<Rsvp>> {
+fn load_rsvp(tx: &Connection, event: &str, email: &str) -> Outcome<Option<Rsvp>> {
     let row = tx
         .query_row(
             "SELECT event, email, status, position, at FROM rsvps \
@@ -43,24 +43,24 @@ fn load_rsvp(tx: &Transaction<'_>, event: &str, email: &str) -> Outcome<Option<R
 }
 
 /// Writes `rsvp` over the row of its event and email.
-fn save_rsvp(tx: &Transaction<'_>, rsvp: &Rsvp) -> Outcome<()> {
+fn save_rsvp(tx: &Connection, rsvp: &Rsvp) -> Outcome<()> {
     let position =
         i64::try_from(rsvp.position).map_err(|_| Failure::Data("a position out of range"))?;
-    tx.execute(
+    tx.prepare_cached(
         "REPLACE INTO rsvps (event, email, status, position, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            rsvp.event,
-            rsvp.email,
-            name_of(rsvp.status)?,
-            position,
-            time_text(rsvp.at)
-        ],
-    )?;
+    )?
+    .execute(params![
+        rsvp.event,
+        rsvp.email,
+        name_of(rsvp.status)?,
+        position,
+        time_text(rsvp.at)
+    ])?;
     Ok(())
 }
 
 pub(super) fn register(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     event: &str,
     email: &str,
     capacity: Option<u32>,
@@ -97,7 +97,7 @@ pub(super) fn register(
 }
 
 pub(super) fn cancel(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     event: &str,
     email: &str,
     at: Timestamp,
@@ -136,8 +136,8 @@ pub(super) fn cancel(
     Ok((Some(cancelled), Some(promoted)))
 }
 
-pub(super) fn load_rsvps(tx: &Transaction<'_>, event: &str) -> Outcome<Vec<Rsvp>> {
-    let mut statement = tx.prepare(
+pub(super) fn load_rsvps(tx: &Connection, event: &str) -> Outcome<Vec<Rsvp>> {
+    let mut statement = tx.prepare_cached(
         "SELECT event, email, status, position, at FROM rsvps \
          WHERE event = ?1 ORDER BY position",
     )?;
