@@ -71,10 +71,20 @@ fn file_name(at: Timestamp, message_id: &str) -> String {
     format!("{}-{short}.eml", at.strftime("%Y%m%dT%H%M%S%.3fZ"))
 }
 
-/// Writes `bytes` as `dir/name` all at once: to a hidden temporary file
-/// first, then renamed.
+/// Writes `bytes` as `dir/name` all at once: a reader sees the whole
+/// message or none of it.
 fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     fs::create_dir_all(dir)?;
+    #[cfg(target_os = "linux")]
+    if let Some(written) = linux::write_unnamed_then_link(dir, name, bytes) {
+        return written;
+    }
+    write_hidden_then_rename(dir, name, bytes)
+}
+
+/// To a hidden temporary file first, then renamed: two changes to the
+/// folder for one message.
+fn write_hidden_then_rename(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let temporary = dir.join(format!(".{name}.tmp"));
     let mut file = fs::File::create(&temporary)?;
     let written = file.write_all(bytes);
@@ -85,6 +95,46 @@ fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
             // Best effort: the error that matters is the first one.
             let _ = fs::remove_file(&temporary);
             Err(error)
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use rustix::fs::{AtFlags, CWD, Mode, OFlags, linkat, openat};
+    use std::fs::File;
+    use std::io::{self, Write};
+    use std::os::fd::AsRawFd;
+    use std::path::Path;
+
+    /// Writes the message into a file with no name (`O_TMPFILE`), then
+    /// gives it its name: one change to the folder, half the work of a
+    /// rename when thousands of messages a second arrive. `None` when the
+    /// file system cannot make unnamed files, for the portable way.
+    pub(super) fn write_unnamed_then_link(
+        dir: &Path,
+        name: &str,
+        bytes: &[u8],
+    ) -> Option<io::Result<()>> {
+        let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
+        let unnamed = openat(CWD, dir, flags, Mode::from_raw_mode(0o644)).ok()?;
+        let mut file = File::from(unnamed);
+        if let Err(error) = file.write_all(bytes) {
+            // The unnamed file goes away with its descriptor.
+            return Some(Err(error));
+        }
+        let handle = format!("/proc/self/fd/{}", file.as_raw_fd());
+        match linkat(
+            CWD,
+            handle.as_str(),
+            CWD,
+            dir.join(name),
+            AtFlags::SYMLINK_FOLLOW,
+        ) {
+            Ok(()) => Some(Ok(())),
+            // No /proc to name it through: written again the portable way.
+            Err(rustix::io::Errno::NOENT) => None,
+            Err(errno) => Some(Err(io::Error::from(errno))),
         }
     }
 }

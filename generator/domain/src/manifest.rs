@@ -60,23 +60,54 @@ impl EmailTemplate {
     /// Fills `{name}` places: escaped in the HTML, as they are in the
     /// text. Markdown may have percent-encoded the braces inside links.
     pub fn fill(&self, values: &BTreeMap<&str, String>) -> FilledEmail {
-        let mut subject = self.subject.clone();
-        let mut html = self.html.clone();
-        let mut text = self.text.clone();
-        for (name, value) in values {
-            let place = format!("{{{name}}}");
-            let encoded = format!("%7B{name}%7D");
-            let escaped = escape_html(value);
-            subject = subject.replace(&place, value);
-            html = html.replace(&place, &escaped).replace(&encoded, &escaped);
-            text = text.replace(&place, value);
-        }
         FilledEmail {
-            subject,
-            html,
-            text,
+            subject: fill_places(&self.subject, values, false),
+            html: fill_places(&self.html, values, true),
+            text: fill_places(&self.text, values, false),
         }
     }
+}
+
+/// `template` with each `{name}` of `values` replaced by its value, HTML
+/// escaped when `html`; there, `%7Bname%7D` too (a place inside a link,
+/// percent-encoded by the Markdown renderer). Other braces stay as they
+/// are. One pass, whatever the number of values.
+fn fill_places(template: &str, values: &BTreeMap<&str, String>, html: bool) -> String {
+    let mut filled = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    while let Some(start) = rest.find(['{', '%']) {
+        filled.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let (open, close) = if after.starts_with('{') {
+            ("{", "}")
+        } else if html && after.starts_with("%7B") {
+            ("%7B", "%7D")
+        } else {
+            filled.push_str(&after[..1]);
+            rest = &after[1..];
+            continue;
+        };
+        let inner = &after[open.len()..];
+        let value = inner
+            .find(close)
+            .and_then(|end| values.get(&inner[..end]).map(|value| (end, value)));
+        match value {
+            Some((end, value)) => {
+                if html {
+                    filled.push_str(&escape_html(value));
+                } else {
+                    filled.push_str(value);
+                }
+                rest = &inner[end + close.len()..];
+            }
+            None => {
+                filled.push_str(open);
+                rest = inner;
+            }
+        }
+    }
+    filled.push_str(rest);
+    filled
 }
 
 impl Manifest {
@@ -115,5 +146,22 @@ mod tests {
             filled.text,
             "Bonjour <Ana & Co>\nhttps://x.fr/api/confirm?token=a.b&x=1"
         );
+    }
+
+    #[test]
+    fn a_value_is_never_filled_again_and_unknown_places_stay() {
+        let template = EmailTemplate {
+            subject: "{first_name} {unknown} { 100% {".into(),
+            html: "<p>{first_name} %7Bnope%7D 50%</p>".into(),
+            text: "{first_name}{".into(),
+        };
+        let values = BTreeMap::from([
+            ("first_name", "{confirm_url}".to_owned()),
+            ("confirm_url", "https://x.fr/secret".to_owned()),
+        ]);
+        let filled = template.fill(&values);
+        assert_eq!(filled.subject, "{confirm_url} {unknown} { 100% {");
+        assert_eq!(filled.html, "<p>{confirm_url} %7Bnope%7D 50%</p>");
+        assert_eq!(filled.text, "{confirm_url}{");
     }
 }
