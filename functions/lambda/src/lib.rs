@@ -6,12 +6,25 @@
 //! to `bootstrap`), `ESTRADE_TOKEN_KEYS` (`id:base64secret,...`, from the
 //! secret store at deploy time), `ESTRADE_TABLE` (the DynamoDB table), and
 //! the usual AWS variables the Lambda runtime sets.
+//!
+//! The mail-events function needs no manifest, keys or mailer: only
+//! `ESTRADE_TABLE` and `ESTRADE_MAIL_EVENTS_TOPIC_ARN` (the SNS topic SES
+//! publishes its events to; messages of any other topic are refused).
 
+use axum::body::Bytes;
 use estrade_aws::{DynamoStore, SesMailer};
 use estrade_domain::manifest::Manifest;
 use estrade_domain::token::Keys;
 use estrade_functions::http::{Functions, Settings};
+use estrade_functions::mail_events::{MailEvents, mail_events_routes};
+use estrade_functions::sns::{Fetch, FetchError};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub type LambdaFunctions = Functions<DynamoStore, SesMailer>;
 
@@ -41,10 +54,7 @@ pub fn settings_from_env() -> Result<Settings, String> {
 /// loading of the AWS configuration.
 pub async fn functions() -> Result<Arc<LambdaFunctions>, String> {
     let settings = settings_from_env()?;
-    let table = std::env::var("ESTRADE_TABLE")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .ok_or("ESTRADE_TABLE is not set: name the DynamoDB table")?;
+    let table = required_env("ESTRADE_TABLE", "name the DynamoDB table")?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
     let email = &settings.manifest.config.email;
@@ -61,21 +71,107 @@ pub async fn functions() -> Result<Arc<LambdaFunctions>, String> {
     Ok(Arc::new(Functions::new(store, mailer, settings)))
 }
 
+fn required_env(name: &str, hint: &str) -> Result<String, String> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| format!("{name} is not set: {hint}"))
+}
+
 /// Serves `routes` on Lambda; a function that cannot start says why in
 /// words and exits non-zero, which Lambda reports as an init error.
 pub async fn serve(routes: impl Fn(Arc<LambdaFunctions>) -> axum::Router) {
-    let functions = match functions().await {
-        Ok(functions) => functions,
-        Err(problem) => {
-            eprintln!("{{\"level\":\"error\",\"what\":\"init\",\"error\":{problem:?}}}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(problem) = lambda_http::run(routes(functions)).await {
-        eprintln!(
-            "{{\"level\":\"error\",\"what\":\"runtime\",\"error\":{:?}}}",
-            problem.to_string()
-        );
-        std::process::exit(1);
+    match functions().await {
+        Ok(functions) => run(routes(functions)).await,
+        Err(problem) => exit_with("init", &problem),
+    }
+}
+
+async fn run(router: axum::Router) {
+    if let Err(problem) = lambda_http::run(router).await {
+        exit_with("runtime", &problem.to_string());
+    }
+}
+
+fn exit_with(what: &str, problem: &str) -> ! {
+    eprintln!("{{\"level\":\"error\",\"what\":\"{what}\",\"error\":{problem:?}}}");
+    std::process::exit(1);
+}
+
+pub type LambdaMailEvents = MailEvents<DynamoStore, HttpsFetcher>;
+
+/// The mail-events function over DynamoDB, for the topic named by
+/// `ESTRADE_MAIL_EVENTS_TOPIC_ARN`.
+pub async fn mail_events() -> Result<Arc<LambdaMailEvents>, String> {
+    let table = required_env("ESTRADE_TABLE", "name the DynamoDB table")?;
+    let topic = required_env(
+        "ESTRADE_MAIL_EVENTS_TOPIC_ARN",
+        "give the ARN of the SNS topic SES publishes its events to",
+    )?;
+    let fetcher = HttpsFetcher::new()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table);
+    Ok(Arc::new(MailEvents::new(store, fetcher, topic)))
+}
+
+/// Serves the mail-events function on Lambda.
+pub async fn serve_mail_events() {
+    match mail_events().await {
+        Ok(events) => run(mail_events_routes(events)).await,
+        Err(problem) => exit_with("init", &problem),
+    }
+}
+
+/// Certificates are a few KB; anything longer is not one.
+const MAX_FETCHED_BYTES: usize = 64 * 1024;
+
+/// SNS gives up on an endpoint after about 15 seconds: a fetch must end
+/// well before.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// GETs SNS certificates and confirmation links over HTTPS only, trusting
+/// the system's root certificates, following no redirect.
+pub struct HttpsFetcher {
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+}
+
+impl HttpsFetcher {
+    pub fn new() -> Result<HttpsFetcher, String> {
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(provider)
+            .map_err(|e| format!("cannot load the system's root certificates: {e}"))?
+            .https_only()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(HttpsFetcher { client })
+    }
+}
+
+impl Fetch for HttpsFetcher {
+    async fn get(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+        let unreachable = |why: String| FetchError::Unreachable(why);
+        let uri: axum::http::Uri = url
+            .parse()
+            .map_err(|_| unreachable("not a URL".to_owned()))?;
+        let fetch = async {
+            let response = self
+                .client
+                .get(uri)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            if !response.status().is_success() {
+                return Err(FetchError::Status(response.status().as_u16()));
+            }
+            let body = Limited::new(response.into_body(), MAX_FETCHED_BYTES)
+                .collect()
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            Ok(body.to_bytes().to_vec())
+        };
+        tokio::time::timeout(FETCH_TIMEOUT, fetch)
+            .await
+            .map_err(|_| unreachable("timed out".to_owned()))?
     }
 }
