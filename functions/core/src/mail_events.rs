@@ -398,7 +398,7 @@ async fn notification<S: Store, F: Fetch, K: MailEventSink>(
         Err(e) => return malformed(&e, id),
     };
     let now = (events.clock)();
-    // Verified already, so this parses; `now` only guards the type.
+    // The verifier parsed this timestamp already; `now` is never used.
     let published = message.timestamp.parse().unwrap_or(now);
     let applied = match apply_event(&events.store, &event, published, now).await {
         Ok(applied) => applied,
