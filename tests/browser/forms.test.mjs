@@ -34,6 +34,9 @@ const CAPACITY = 2;
 const PERSON_FILL_MS = 2500;
 const SIGNUP_JS = 'ana.forms-test@example.org';
 const SIGNUP_NO_JS = 'basile.forms-test@example.org';
+const SIGNUP_SHARED = 'dora.shared-link@example.org';
+// Ana's share code, from the address of her thank-you page (step 1).
+let anaCode = null;
 const RSVPS = [
   { email: 'chloe.forms-test@example.org', first_name: 'Chloé' },
   { email: 'driss.forms-test@example.org', first_name: 'Driss' },
@@ -133,7 +136,8 @@ function step(name, body) {
 function supporter(email) {
   return query(
     database,
-    `select email, first_name, status, interests from supporters where email = ${sqlText(email)}`,
+    `select email, first_name, status, interests, recruiter from supporters ` +
+      `where email = ${sqlText(email)}`,
   );
 }
 
@@ -215,7 +219,8 @@ async function submit(page, form, { fields, checks = [], thanks, scripted, stays
       page.waitForResponse((r) => r.url() === action && r.request().method() === 'POST'),
       form.locator('button[type="submit"]').click(),
     ]);
-    if (!stays) await page.waitForURL(server.origin + thanks);
+    // The thank-you page is reached with the supporter's share code.
+    if (!stays) await page.waitForURL((url) => url.origin === server.origin && url.pathname === thanks);
     const type = response.headers()['content-type'] ?? '';
     const json = scripted && /application\/json/.test(type) ? JSON.parse(body) : null;
     return { response, json };
@@ -254,12 +259,18 @@ step('1. a visitor signs up from the home page, JavaScript on', async () => {
   assert.equal(posted.response.status(), 200, 'the script was not answered 200');
   const answer = answerOf(posted);
   assert.equal(answer.ok, true);
-  assert.equal(answer.redirect, thanks);
+  const shared = new RegExp(`^${thanks.replace(/[.?/]/g, '\\$&')}\\?ref=([A-Za-z0-9_-]{12})$`);
+  assert.match(answer.redirect, shared, 'the thank-you page is not given the share code');
+  anaCode = answer.redirect.match(shared)[1];
   await assertThanksPage(page, thanks);
+  // The share links of the thank-you page carry Ana's code.
+  const facebook = await page.locator('.share a[href*="facebook.com"]').getAttribute('href');
+  const sharedUrl = new URL(facebook).searchParams.get('u');
+  assert.equal(new URL(sharedUrl).searchParams.get('ref'), anaCode, `shared: ${sharedUrl}`);
 
   assert.deepEqual(
     supporter(SIGNUP_JS).map((s) => ({ ...s, interests: JSON.parse(s.interests) })),
-    [{ email: SIGNUP_JS, first_name: 'Ana', status: 'pending', interests: [topic] }],
+    [{ email: SIGNUP_JS, first_name: 'Ana', status: 'pending', interests: [topic], recruiter: null }],
   );
   const kept = consents(SIGNUP_JS);
   assert.equal(kept.length, 1, `consent rows: ${JSON.stringify(kept)}`);
@@ -316,11 +327,23 @@ step('2. the confirmation email\'s link confirms the address', async () => {
   await page.close();
 });
 
+step('2b. a friend who arrived through Ana\'s link and signs up on another page is credited to her', async () => {
+  const page = await withScript.newPage();
+  await page.goto(`${server.origin}/agenda/?ref=${anaCode}`);
+  await page.goto(`${server.origin}/`);
+  const form = page.locator('form[action$="/api/signup"]');
+  const thanks = await form.locator('input[name="thanks"]').inputValue();
+  await submit(page, form, { fields: { email: SIGNUP_SHARED }, thanks, scripted: true });
+  assert.equal(supporter(SIGNUP_SHARED)[0]?.recruiter, anaCode);
+  await page.close();
+});
+
 step('3. a visitor without JavaScript signs up through a 303 to the thanks page', async () => {
   const context = await watchedContext('JavaScript off', { javaScriptEnabled: false });
   try {
     const page = await context.newPage();
-    await page.goto(`${server.origin}/`);
+    // Reached through Ana's link: without script, the form's Referer says so.
+    await page.goto(`${server.origin}/?ref=${anaCode}`);
     const form = page.locator('form[action$="/api/signup"]');
     const thanks = await form.locator('input[name="thanks"]').inputValue();
     const { response } = await submit(page, form, {
@@ -329,11 +352,17 @@ step('3. a visitor without JavaScript signs up through a 303 to the thanks page'
       scripted: false,
     });
     assert.equal(response.status(), 303, 'a plain form post was not answered 303');
-    assert.equal(response.headers().location, thanks);
+    assert.match(response.headers().location, new RegExp(`^${thanks}\\?ref=[A-Za-z0-9_-]{12}$`));
     await assertThanksPage(page, thanks);
 
     assert.deepEqual(supporter(SIGNUP_NO_JS), [
-      { email: SIGNUP_NO_JS, first_name: 'Basile', status: 'pending', interests: '[]' },
+      {
+        email: SIGNUP_NO_JS,
+        first_name: 'Basile',
+        status: 'pending',
+        interests: '[]',
+        recruiter: anaCode,
+      },
     ]);
     assert.deepEqual(
       consents(SIGNUP_NO_JS).map((c) => [c.action, c.form, c.page]),

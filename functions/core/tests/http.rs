@@ -26,7 +26,12 @@ async fn the_rendered_signup_form_posts_through_the_handler() {
     }
     let answer = h.post("/api/signup", &body.join("&"), &[ORIGIN]).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    assert_eq!(answer.header("location"), "/thanks/");
+    let code = h
+        .functions
+        .settings()
+        .keys
+        .share_code("ana.lopez@example.org");
+    assert_eq!(answer.header("location"), format!("/thanks/?ref={code}"));
     let supporter = h
         .functions
         .store
@@ -138,7 +143,8 @@ async fn answers_json_to_the_pages_script() {
     assert_eq!(ok.status, StatusCode::OK);
     let body: serde_json::Value = serde_json::from_str(&ok.body).unwrap();
     assert_eq!(body["ok"], true);
-    assert_eq!(body["redirect"], "/thanks/");
+    let redirect = body["redirect"].as_str().unwrap_or_default();
+    assert!(redirect.starts_with("/thanks/?ref="), "{redirect}");
 
     let bad = h
         .post(
@@ -177,7 +183,7 @@ async fn without_javascript_mistakes_come_back_as_a_page() {
             &[ORIGIN],
         )
         .await;
-    assert_eq!(evil.header("location"), "/");
+    assert!(evil.header("location").starts_with("/?ref="));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -519,12 +525,14 @@ async fn a_client_that_hangs_up_still_gets_its_email() {
         .header(ORIGIN.0, ORIGIN.1)
         .body(Body::from("email=gone%40example.org"))
         .unwrap();
-    // The connection goes away right after the request was read.
-    let answer = tokio::time::timeout(
-        std::time::Duration::from_micros(1),
-        h.router.clone().oneshot(request),
-    )
-    .await;
+    // The connection goes away right after the request was read: the
+    // handler is polled once, then dropped.
+    let mut answering = std::pin::pin!(h.router.clone().oneshot(request));
+    let answer = tokio::select! {
+        biased;
+        answer = &mut answering => Ok(answer),
+        () = std::future::ready(()) => Err(()),
+    };
     assert!(answer.is_err(), "the answer came before the client left");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while h.emails().is_empty() {
@@ -542,4 +550,76 @@ async fn a_client_that_hangs_up_still_gets_its_email() {
             .unwrap()
             .is_some()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supporter_brought_by_a_share_link_is_credited_to_its_owner() {
+    let h = Harness::new().await;
+    let code_of = |email: &str| h.functions.settings().keys.share_code(email);
+    let recruiter_of = |email: &'static str| {
+        let store = &h.functions.store;
+        async move { store.supporter(email).await.unwrap().unwrap().recruiter }
+    };
+    // Ana's thank-you page carries her code; her email her personal link.
+    let ana = h
+        .post("/api/signup", "email=ana%40example.org", &[ORIGIN])
+        .await;
+    let ana_code = code_of("ana@example.org");
+    assert_eq!(ana.header("location"), format!("/?ref={ana_code}"));
+    h.get(&h.only_email().link("/api/confirm?token=")).await;
+    let welcome = h.emails().remove(0);
+    assert!(
+        welcome.text.contains(&format!("/?ref={ana_code}")),
+        "the personal share link is missing from the welcome email"
+    );
+    assert!(!ana_code.contains("ana"), "the code names nobody");
+    // The page's script sends the code it found in the address.
+    h.post(
+        "/api/signup",
+        &format!("email=bruno%40example.org&ref={ana_code}"),
+        &[ORIGIN],
+    )
+    .await;
+    assert_eq!(
+        recruiter_of("bruno@example.org").await,
+        Some(ana_code.clone())
+    );
+    // Without script, the address of the page that posted says it.
+    let referer = format!("{}/petition/?utm=x&ref={ana_code}#form", ORIGIN.1);
+    h.post(
+        "/api/signup",
+        "email=chloe%40example.org",
+        &[ORIGIN, ("referer", &referer)],
+    )
+    .await;
+    assert_eq!(
+        recruiter_of("chloe@example.org").await,
+        Some(ana_code.clone())
+    );
+    // Her own link reopened credits nobody; junk is ignored unread.
+    h.post(
+        "/api/signup",
+        &format!("email=ana%40example.org&ref={ana_code}"),
+        &[ORIGIN],
+    )
+    .await;
+    assert_eq!(recruiter_of("ana@example.org").await, None);
+    for junk in ["%3Cscript%3E", "aaaaaaaaaaaaa", "aaaa%0Aaaaaaaa"] {
+        h.post(
+            "/api/signup",
+            &format!("email=dora%40example.org&ref={junk}"),
+            &[ORIGIN],
+        )
+        .await;
+    }
+    assert_eq!(recruiter_of("dora@example.org").await, None);
+    // The first recruiter stays.
+    let dora_code = code_of("dora@example.org");
+    h.post(
+        "/api/signup",
+        &format!("email=bruno%40example.org&ref={dora_code}"),
+        &[ORIGIN],
+    )
+    .await;
+    assert_eq!(recruiter_of("bruno@example.org").await, Some(ana_code));
 }

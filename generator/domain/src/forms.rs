@@ -131,6 +131,10 @@ pub const MIN_FILL_MS: u64 = 1000;
 pub const SOURCE_FIELD: &str = "source";
 /// With `amount=other`, the field holding the amount the donor typed.
 pub const OTHER_AMOUNT_FIELD: &str = "amount_other";
+/// Hidden field carrying the share code of the supporter whose link
+/// brought the visitor (`?ref=` of the page's address), set by the
+/// theme's script; without it the `Referer` of the post says the same.
+pub const RECRUITER_FIELD: &str = "ref";
 /// Hidden field carrying the path of the page to show after success.
 pub const THANKS_FIELD: &str = "thanks";
 

@@ -130,6 +130,26 @@ impl Keys {
         mac
     }
 
+    /// The supporter's share code: what their personal share links carry
+    /// (`?ref=...`) so that the people they bring are credited to them.
+    /// It names nobody to whoever reads the link: an HMAC of the address
+    /// under the signing key, cut to 72 bits, 12 characters. The same
+    /// address always gets the same code while the key is unchanged;
+    /// [`Keys::share_codes`] gives the codes of every key, to tell whose
+    /// code a stored one is after a rotation.
+    pub fn share_code(&self, email: &str) -> String {
+        let (_, secret) = &self.keys[0];
+        share_code_with(secret, email)
+    }
+
+    /// The address's share code under each known key, newest first.
+    pub fn share_codes(&self, email: &str) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|(_, secret)| share_code_with(secret, email))
+            .collect()
+    }
+
     pub fn sign(&self, purpose: Purpose, claims: &Claims) -> String {
         let (id, secret) = &self.keys[0];
         let expires = claims.expires.map_or(0, |t| t.as_second());
@@ -192,6 +212,24 @@ impl Keys {
             expires,
         })
     }
+}
+
+const SHARE_CODE_BYTES: usize = 9;
+
+fn share_code_with(secret: &[u8], email: &str) -> String {
+    let digest = Keys::mac(secret, &format!("share\n{email}"))
+        .finalize()
+        .into_bytes();
+    B64.encode(&digest[..SHARE_CODE_BYTES])
+}
+
+/// Whether `text` has the shape of a share code (12 base64url
+/// characters): anything else in a `ref` field is ignored unread.
+pub fn is_share_code(text: &str) -> bool {
+    text.len() == 12
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
@@ -285,5 +323,26 @@ mod tests {
             KeyError::TooShort("k1".into())
         );
         assert!(!format!("{:?}", Keys::parse(K1).unwrap()).contains("MDEy"));
+    }
+
+    #[test]
+    fn share_codes_are_stable_opaque_and_follow_rotation() {
+        let old = Keys::parse(&Keys::line("k1", &[7; 32])).expect("keys");
+        let code = old.share_code("ana@example.fr");
+        assert!(is_share_code(&code), "{code}");
+        assert!(!code.contains("ana"));
+        assert_eq!(code, old.share_code("ana@example.fr"));
+        assert_ne!(code, old.share_code("bob@example.fr"));
+        let rotated = Keys::parse(&format!(
+            "{},{}",
+            Keys::line("k2", &[9; 32]),
+            Keys::line("k1", &[7; 32])
+        ))
+        .expect("keys");
+        assert_ne!(rotated.share_code("ana@example.fr"), code);
+        assert_eq!(rotated.share_codes("ana@example.fr")[1], code);
+        for junk in ["", "short", "abcdefghijk!", "abcdefghijklm", "é2345678901"] {
+            assert!(!is_share_code(junk), "{junk}");
+        }
     }
 }

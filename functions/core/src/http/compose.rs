@@ -54,6 +54,14 @@ pub(super) fn places(
             format!("{}?token={confirm}", settings.api("confirm")),
         ),
         (
+            "share_url",
+            format!(
+                "{}/?ref={}",
+                settings.site_url.trim_end_matches('/'),
+                settings.keys.share_code(&supporter.email)
+            ),
+        ),
+        (
             "unsubscribe_url",
             format!("{}?token={unsubscribe}", settings.api("unsubscribe")),
         ),

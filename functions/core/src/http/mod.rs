@@ -20,14 +20,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use estrade_domain::forms::{
-    ELAPSED_FIELD, FormName, HONEYPOT_FIELD, MIN_FILL_MS, SOURCE_FIELD, THANKS_FIELD,
+    ELAPSED_FIELD, FormName, HONEYPOT_FIELD, MIN_FILL_MS, RECRUITER_FIELD, SOURCE_FIELD,
+    THANKS_FIELD,
 };
 use estrade_domain::manifest::Manifest;
 use estrade_domain::submission::{DecodeError, MAX_BODY_BYTES, Submission};
 use estrade_domain::supporter::{
     Channel, ConsentAction, ConsentRecord, EmailStatus, RsvpStatus, Supporter, SupporterUpdate,
 };
-use estrade_domain::token::{Claims, Keys, Purpose};
+use estrade_domain::token::{Claims, Keys, Purpose, is_share_code};
 use estrade_domain::validate::{self, Cleaned};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -251,6 +252,8 @@ fn wants_json(headers: &HeaderMap) -> bool {
 struct Incoming {
     json: bool,
     submission: Submission,
+    /// The share code of the supporter whose link brought the visitor.
+    recruiter: Option<String>,
 }
 
 // The refusal is a finished response, built once and returned as is.
@@ -316,6 +319,7 @@ async fn gate<S: Store, M: Mailer>(
     match decoded {
         Ok(submission) => Ok(Incoming {
             json: json || is_json,
+            recruiter: recruiter_of(&submission, headers),
             submission,
         }),
         Err(DecodeError::TooLarge) => refuse(StatusCode::PAYLOAD_TOO_LARGE, Says::TooLarge),
@@ -337,6 +341,23 @@ fn origin_allowed(headers: &HeaderMap, settings: &Settings) -> bool {
                 .iter()
                 .any(|a| referer == a || referer.starts_with(&format!("{a}/")))
         })
+}
+
+/// The share code the form carries (the theme's script copies `?ref=`
+/// of the page's address into it), or else the one in the address of the
+/// page that posted the form (`Referer`, which a browser sends in full to
+/// the same origin), for pages without script.
+fn recruiter_of(submission: &Submission, headers: &HeaderMap) -> Option<String> {
+    let from_form = submission.get(RECRUITER_FIELD).map(str::trim);
+    let from_page = || {
+        let referer = headers.get(header::REFERER)?.to_str().ok()?;
+        let query = referer.split('#').next()?.split_once('?')?.1;
+        query.split('&').find_map(|pair| pair.strip_prefix("ref="))
+    };
+    from_form
+        .filter(|code| is_share_code(code))
+        .or_else(|| from_page().filter(|code| is_share_code(code)))
+        .map(str::to_owned)
 }
 
 /// The client's address, from the CDN's header or the connection. Only a
@@ -437,6 +458,13 @@ fn success(
     }
 }
 
+/// `path` with the supporter's share code added as `ref`, for the
+/// thank-you page's share links.
+fn with_share_code(path: &str, settings: &Settings, email: &str) -> String {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{separator}ref={}", settings.keys.share_code(email))
+}
+
 /// A bot filled the hidden field, or sent the form faster than a person
 /// could fill it: it is told it succeeded, and nothing is kept. Without
 /// the page's script there is no time to check, only the honeypot.
@@ -451,9 +479,20 @@ fn is_bot(submission: &Submission) -> bool {
     honeypot || hasty
 }
 
-fn update_from(cleaned: &Cleaned, volunteer: bool) -> SupporterUpdate {
+/// The supporter as the form describes them. A recruiter is kept unless
+/// it is the supporter's own code (their own link, reopened).
+fn update_from(
+    cleaned: &Cleaned,
+    volunteer: bool,
+    recruiter: Option<&str>,
+    settings: &Settings,
+) -> SupporterUpdate {
+    let email = cleaned.owned("email").unwrap_or_default();
+    let recruiter = recruiter
+        .filter(|code| *code != settings.keys.share_code(&email))
+        .map(str::to_owned);
     SupporterUpdate {
-        email: cleaned.owned("email").unwrap_or_default(),
+        email,
         first_name: cleaned.owned("first_name"),
         last_name: cleaned.owned("last_name"),
         phone: cleaned.owned("phone"),
@@ -463,7 +502,7 @@ fn update_from(cleaned: &Cleaned, volunteer: bool) -> SupporterUpdate {
         skills: cleaned.set("skills"),
         availability: cleaned.owned("availability"),
         volunteer,
-        recruiter: None,
+        recruiter,
     }
 }
 

@@ -41,7 +41,7 @@ pub(super) async fn rsvp<S: Store, M: Mailer>(
         return Answer::refuse(StatusCode::GONE, Says::EventPast, &settings)
             .respond(json, &settings);
     }
-    let update = update_from(&cleaned, false);
+    let update = update_from(&cleaned, false, incoming.recruiter.as_deref(), &settings);
     let email = update.email.clone();
     let record = consent(
         &settings,

@@ -40,7 +40,12 @@ pub(super) async fn take_signup<S: Store, M: Mailer>(
         Err(problems) => return invalid(problems, &settings, source).respond(json, &settings),
     };
     let now = (f.clock)();
-    let update = update_from(&cleaned, form == FormName::Volunteer);
+    let update = update_from(
+        &cleaned,
+        form == FormName::Volunteer,
+        incoming.recruiter.as_deref(),
+        &settings,
+    );
     let email = update.email.clone();
     let double_opt_in = settings.manifest.config.forms.double_opt_in;
     let status = if double_opt_in {
@@ -88,6 +93,7 @@ pub(super) async fn take_signup<S: Store, M: Mailer>(
         );
     }
     log_outcome(form.as_str(), "accepted");
+    let thanks = with_share_code(&thanks, &settings, &email);
     success(&settings, Says::Thanks, thanks, None).respond(json, &settings)
 }
 

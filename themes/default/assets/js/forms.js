@@ -17,6 +17,42 @@
   // sent faster than a person can fill it as a bot's.
   var openedAt = Date.now();
 
+  // A share code (`?ref=` in a supporter's personal link) credits the
+  // supporter who brought this visitor. It is kept for the visit, so a form
+  // on another page still credits them, and sent with every form.
+  var SHARE_CODE = /^[A-Za-z0-9_-]{12}$/;
+  var pageCode = new URLSearchParams(window.location.search).get("ref");
+  pageCode = pageCode && SHARE_CODE.test(pageCode) ? pageCode : null;
+  var shareCode = pageCode;
+  try {
+    if (pageCode) {
+      window.sessionStorage.setItem("estrade-ref", pageCode);
+    } else {
+      shareCode = window.sessionStorage.getItem("estrade-ref");
+    }
+  } catch (refused) {
+    // Storage turned off: this page's code only.
+  }
+
+  // The thank-you page is reached with the new supporter's own code: the
+  // share links then carry it, so the friends they bring are theirs.
+  // Links are built by the theme with every non-alphanumeric character
+  // percent-encoded, as `strict` does.
+  function strict(text) {
+    return encodeURIComponent(text).replace(/[!'()*\-._~]/g, function (c) {
+      return "%" + c.charCodeAt(0).toString(16).toUpperCase();
+    });
+  }
+  if (pageCode) {
+    Array.prototype.forEach.call(document.querySelectorAll(".share[data-url]"), function (box) {
+      var plain = box.getAttribute("data-url");
+      var personal = plain + (plain.indexOf("?") < 0 ? "?" : "&") + "ref=" + pageCode;
+      Array.prototype.forEach.call(box.querySelectorAll("a[href]"), function (link) {
+        link.href = link.getAttribute("href").split(strict(plain)).join(strict(personal));
+      });
+    });
+  }
+
   // Fields whose errors belong to another field's box.
   var OWNER = { amount_other: "amount" };
 
@@ -107,6 +143,9 @@
 
   function withElapsed(body) {
     body.set("elapsed", String(Date.now() - openedAt));
+    if (shareCode) {
+      body.set("ref", shareCode);
+    }
     return body;
   }
 
