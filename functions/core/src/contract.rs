@@ -27,6 +27,7 @@ pub async fn check_store<S: Store>(store: Arc<S>) {
     supporters::concurrent_forms_all_merge(&store).await;
     supporters::consent_history_is_appended_once(&*store).await;
     supporters::status_and_interests(&*store).await;
+    supporters::unconfirmed_signups_expire(&*store).await;
     rsvps::capacity_and_waitlist(&store).await;
     rsvps::without_capacity(&store).await;
     rate_limits_count_exactly(&store).await;

@@ -10,13 +10,15 @@
 //! WAL, so reads (a second connection, on tokio's blocking pool) never
 //! block the writer, nor readers in other processes.
 //!
-//! # Schema (version 1, in `PRAGMA user_version`)
+//! # Schema (version 2, in `PRAGMA user_version`)
 //!
 //! Enumerations are stored as their serde names (`pending`, `waitlisted`,
 //! `given`...), timestamps as RFC 3339 text, sets as JSON arrays.
 //!
 //! - `supporters`: one row per normalised `email` (primary key) with every
-//!   field of [`Supporter`]; `interests` and `skills` are JSON arrays.
+//!   field of [`Supporter`]; `interests` and `skills` are JSON arrays;
+//!   `expires_at` (Unix seconds) is set while the supporter is pending,
+//!   and rows past it are purged with their consents (version 2).
 //! - `consents`: the append-only history; `id` gives the order, `supporter`
 //!   the owner, then the fields of [`ConsentRecord`]. A unique constraint
 //!   over all of them makes a retried record a no-op.
@@ -35,17 +37,20 @@ mod writer;
 use crate::store::{Store, StoreError, StoreResult, Upserted};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
-use rows::{append_consent, load_consents, load_supporter, save_supporter};
+use rows::{
+    append_consent, delete_supporter, load_consents, load_supporter, purge_expired, save_supporter,
+};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use writer::Job;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS supporters (
@@ -62,7 +67,9 @@ CREATE TABLE IF NOT EXISTS supporters (
     status TEXT NOT NULL,
     recruiter TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    sms INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER
 ) STRICT;
 CREATE TABLE IF NOT EXISTS consents (
     id INTEGER PRIMARY KEY,
@@ -96,6 +103,24 @@ CREATE TABLE IF NOT EXISTS rate_limits (
 CREATE INDEX IF NOT EXISTS rate_limits_by_expiry ON rate_limits (expires_at);
 ";
 
+/// From version 1: text-message consent and the expiry of pending
+/// supporters.
+const MIGRATE_FROM_1: &str = "
+ALTER TABLE supporters ADD COLUMN sms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE supporters ADD COLUMN expires_at INTEGER;
+";
+
+/// After the tables, in whichever version they were found.
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS supporters_by_expiry ON supporters (expires_at)
+    WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS consents_by_supporter ON consents (supporter);
+";
+
+/// Expired pending supporters are purged at most this often (seconds of
+/// the operations' own clock), by the write that notices.
+const PURGE_EVERY: i64 = 600;
+
 /// The SQLite [`Store`]. Cloning it shares the writer and the reader.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -105,6 +130,9 @@ pub struct SqliteStore {
     /// writer; `None` for an in-memory store, whose reads go through the
     /// writer (a second connection would open another, empty database).
     reader: Option<Arc<Mutex<Connection>>>,
+    /// When (Unix seconds, operations' clock) expired supporters were
+    /// last purged.
+    purged_at: Arc<AtomicI64>,
 }
 
 /// Why one operation failed, before it is named and made a [`StoreError`].
@@ -227,6 +255,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer,
             reader: reader.map(|r| Arc::new(Mutex::new(r))),
+            purged_at: Arc::new(AtomicI64::new(i64::MIN)),
         })
     }
 
@@ -304,6 +333,10 @@ fn prepare(connection: &Connection) -> StoreResult<()> {
         )));
     }
     connection.execute_batch(SCHEMA).map_err(schema)?;
+    if version == 1 {
+        connection.execute_batch(MIGRATE_FROM_1).map_err(schema)?;
+    }
+    connection.execute_batch(INDEXES).map_err(schema)?;
     connection
         .pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(schema)?;
@@ -335,12 +368,29 @@ impl Store for SqliteStore {
         &self,
         update: SupporterUpdate,
         status: EmailStatus,
-        consent: Option<ConsentRecord>,
+        consents: Vec<ConsentRecord>,
         at: Timestamp,
     ) -> StoreResult<(Upserted, Supporter)> {
+        let last = self.purged_at.load(Ordering::Relaxed);
+        let purge = at.as_second().saturating_sub(last) >= PURGE_EVERY
+            && self
+                .purged_at
+                .compare_exchange(last, at.as_second(), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
         self.write("upsert_supporter", Durable::Committed, move |tx| {
+            if purge {
+                purge_expired(tx, at)?;
+            }
             let email = update.email.clone();
-            let (how, supporter) = match load_supporter(tx, &email)? {
+            let known = match load_supporter(tx, &email)? {
+                // Gone already, but for the purge: a new supporter.
+                Some(expired) if expired.expired(at) => {
+                    delete_supporter(tx, &email)?;
+                    None
+                }
+                known => known,
+            };
+            let (how, supporter) = match known {
                 Some(mut known) => {
                     known.merge(update, status, at);
                     (Upserted::Updated, known)
@@ -348,7 +398,7 @@ impl Store for SqliteStore {
                 None => (Upserted::Created, Supporter::new(update, status, at)),
             };
             save_supporter(tx, &supporter)?;
-            if let Some(record) = &consent {
+            for record in &consents {
                 append_consent(tx, &email, record)?;
             }
             Ok((how, supporter))
@@ -376,6 +426,9 @@ impl Store for SqliteStore {
             };
             supporter.status = status;
             supporter.updated_at = at;
+            if status != EmailStatus::Pending {
+                supporter.expires_at = None;
+            }
             save_supporter(tx, &supporter)?;
             if let Some(record) = &consent {
                 append_consent(tx, &email, record)?;

@@ -37,13 +37,18 @@ pub enum Upserted {
 pub trait Store: Send + Sync + 'static {
     /// Creates the supporter of `update.email`, or merges `update` into
     /// them ([`Supporter::merge`]: never a second record, never a
-    /// downgrade), and appends `consent` to their history, all in one
-    /// atomic write.
+    /// downgrade), and appends `consents` (email, text messages) to their
+    /// history, all in one atomic write.
+    ///
+    /// A supporter left pending is deleted with their history once
+    /// [`Supporter::expires_at`] has passed (DynamoDB's TTL, the SQLite
+    /// store's purge), and may be read until then. Signing up after it
+    /// passed creates the supporter anew, with a new history.
     fn upsert_supporter(
         &self,
         update: SupporterUpdate,
         status: EmailStatus,
-        consent: Option<ConsentRecord>,
+        consents: Vec<ConsentRecord>,
         at: Timestamp,
     ) -> impl Future<Output = StoreResult<(Upserted, Supporter)>> + Send;
 
@@ -51,7 +56,8 @@ pub trait Store: Send + Sync + 'static {
     -> impl Future<Output = StoreResult<Option<Supporter>>> + Send;
 
     /// Sets a supporter's email status (confirmed, unsubscribed, bounced)
-    /// and appends `consent`. `false` when there is no such supporter.
+    /// and appends `consent`. `false` when there is no such supporter. A
+    /// status other than pending ends the supporter's expiry.
     fn set_status(
         &self,
         email: &str,

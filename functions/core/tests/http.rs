@@ -5,7 +5,7 @@
 mod harness;
 
 use axum::http::StatusCode;
-use estrade_domain::supporter::{ConsentAction, EmailStatus, RsvpStatus};
+use estrade_domain::supporter::{Channel, ConsentAction, EmailStatus, RsvpStatus};
 use estrade_functions::store::Store;
 use harness::{Harness, JSON, ORIGIN};
 
@@ -20,6 +20,8 @@ async fn the_rendered_signup_form_posts_through_the_handler() {
             "first_name" => "Ana".to_owned(),
             "postcode" => "59300".to_owned(),
             "interests" => "housing".to_owned(),
+            // The text-message box is ticked, with a mobile number.
+            "phone" => "06 12 34 56 78".to_owned(),
             _ => value.clone(),
         };
         body.push(format!("{name}={}", harness::encode(&value)));
@@ -42,16 +44,23 @@ async fn the_rendered_signup_form_posts_through_the_handler() {
     assert_eq!(supporter.status, EmailStatus::Pending);
     assert_eq!(supporter.postcode.as_deref(), Some("59300"));
     assert!(supporter.interests.contains("housing"));
+    assert!(supporter.sms, "the text-message consent is not kept");
+    assert_eq!(supporter.phone.as_deref(), Some("+33612345678"));
     let consents = h
         .functions
         .store
         .consents("ana.lopez@example.org")
         .await
         .unwrap();
-    assert_eq!(consents.len(), 1);
+    assert_eq!(consents.len(), 2, "one consent per channel: {consents:?}");
     assert_eq!(consents[0].action, ConsentAction::Given);
     assert_eq!(consents[0].page, "/");
+    assert_eq!(consents[0].channel, Channel::Email);
     assert_eq!(consents[0].text_hash, h.manifest().consent["signup"].hash);
+    assert_eq!(consents[1].channel, Channel::Sms);
+    assert_eq!(consents[1].form, "signup");
+    assert_eq!(consents[1].text_hash, h.manifest().consent["sms"].hash);
+    assert_ne!(consents[1].text_hash, consents[0].text_hash);
     let mail = h.only_email();
     assert_eq!(mail.to, "ana.lopez@example.org");
     assert!(mail.text.contains("/api/confirm?token="), "{}", mail.text);
@@ -622,4 +631,43 @@ async fn a_supporter_brought_by_a_share_link_is_credited_to_its_owner() {
     )
     .await;
     assert_eq!(recruiter_of("bruno@example.org").await, Some(ana_code));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn text_messages_need_a_number_and_an_unticked_box_withdraws_nothing() {
+    let h = Harness::new().await;
+    let answer = h
+        .post(
+            "/api/signup",
+            "email=ana%40example.org&sms_opt_in=on",
+            &[ORIGIN, JSON],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(
+        body["errors"]["phone"],
+        "Give a mobile number to receive our text messages."
+    );
+    let store = &h.functions.store;
+    assert!(store.supporter("ana@example.org").await.unwrap().is_none());
+    h.post(
+        "/api/signup",
+        "email=ana%40example.org&phone=0612345678&sms_opt_in=on",
+        &[ORIGIN],
+    )
+    .await;
+    h.post("/api/signup", "email=ana%40example.org", &[ORIGIN])
+        .await;
+    let ana = store.supporter("ana@example.org").await.unwrap().unwrap();
+    assert!(ana.sms, "a later form without the box withdrew the consent");
+    let channels: Vec<Channel> = store
+        .consents("ana@example.org")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.channel)
+        .collect();
+    // The clock stands still: the second email consent is the same record.
+    assert_eq!(channels, [Channel::Email, Channel::Sms]);
 }

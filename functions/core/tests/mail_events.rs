@@ -186,7 +186,7 @@ impl Harness {
                 ..Default::default()
             };
             store
-                .upsert_supporter(update, EmailStatus::Confirmed, None, at)
+                .upsert_supporter(update, EmailStatus::Confirmed, Vec::new(), at)
                 .await
                 .unwrap();
         }
@@ -451,7 +451,7 @@ impl Store for DownStore {
         &self,
         _: SupporterUpdate,
         _: EmailStatus,
-        _: Option<ConsentRecord>,
+        _: Vec<ConsentRecord>,
         _: Timestamp,
     ) -> StoreResult<(Upserted, Supporter)> {
         down()

@@ -40,7 +40,7 @@ async fn a_store_file_survives_reopening() {
             .await
             .unwrap();
         let (how, supporter) = store
-            .upsert_supporter(update.clone(), EmailStatus::Pending, None, at)
+            .upsert_supporter(update.clone(), EmailStatus::Pending, Vec::new(), at)
             .await
             .unwrap();
         assert_eq!(how, Upserted::Created);
@@ -51,7 +51,7 @@ async fn a_store_file_survives_reopening() {
     let read = store.supporter("lea@example.fr").await.unwrap();
     assert_eq!(read, Some(written));
     let (how, _) = store
-        .upsert_supporter(update, EmailStatus::Pending, None, at)
+        .upsert_supporter(update, EmailStatus::Pending, Vec::new(), at)
         .await
         .unwrap();
     assert_eq!(
@@ -74,4 +74,87 @@ fn a_file_from_a_newer_estrade_is_refused() {
     drop(connection);
     let error = SqliteStore::open(&path).err().unwrap();
     assert!(error.0.contains("schema version 99"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unconfirmed_supporters_are_purged_with_their_history() {
+    let store = SqliteStore::in_memory().unwrap();
+    let at: Timestamp = "2027-03-01T10:00:00Z".parse().unwrap();
+    let waiting = |email: &str| SupporterUpdate {
+        email: email.to_owned(),
+        until_confirmed: true,
+        ..Default::default()
+    };
+    store
+        .upsert_supporter(
+            waiting("gone@example.fr"),
+            EmailStatus::Pending,
+            Vec::new(),
+            at,
+        )
+        .await
+        .unwrap();
+    store
+        .upsert_supporter(
+            waiting("kept@example.fr"),
+            EmailStatus::Pending,
+            Vec::new(),
+            at,
+        )
+        .await
+        .unwrap();
+    store
+        .set_status("kept@example.fr", EmailStatus::Confirmed, None, at)
+        .await
+        .unwrap();
+    // Someone else's signup a week and a day later purges on its way.
+    let later = at + jiff::SignedDuration::from_hours(8 * 24);
+    store
+        .upsert_supporter(
+            waiting("new@example.fr"),
+            EmailStatus::Pending,
+            Vec::new(),
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.supporter("gone@example.fr").await.unwrap(), None);
+    assert!(store.supporter("kept@example.fr").await.unwrap().is_some());
+    assert!(store.supporter("new@example.fr").await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_1_file_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("estrade.sqlite");
+    {
+        // The supporters table as version 1 made it, with one row.
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE supporters (email TEXT PRIMARY KEY, first_name TEXT, last_name TEXT,
+                 phone TEXT, postcode TEXT, country TEXT, interests TEXT NOT NULL,
+                 skills TEXT NOT NULL, availability TEXT, volunteer INTEGER NOT NULL,
+                 status TEXT NOT NULL, recruiter TEXT, created_at TEXT NOT NULL,
+                 updated_at TEXT NOT NULL) STRICT;
+             INSERT INTO supporters VALUES ('old@example.fr', 'Odile', NULL, NULL, '59300',
+                 'FR', '[\"housing\"]', '[]', NULL, 0, 'pending', NULL,
+                 '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let old = store.supporter("old@example.fr").await.unwrap().unwrap();
+    assert_eq!(old.first_name.as_deref(), Some("Odile"));
+    assert!(!old.sms);
+    assert_eq!(
+        old.expires_at, None,
+        "a supporter from before never expires"
+    );
+    drop(store);
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
 }

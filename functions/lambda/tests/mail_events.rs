@@ -126,7 +126,7 @@ async fn a_gateway_event_from_sns_reaches_the_mail_events_handler() {
         ..Default::default()
     };
     store
-        .upsert_supporter(ana, EmailStatus::Confirmed, None, at)
+        .upsert_supporter(ana, EmailStatus::Confirmed, Vec::new(), at)
         .await
         .unwrap();
     let mut events = MailEvents::new(store, TestCertificate, TOPIC);

@@ -131,6 +131,11 @@ pub const MIN_FILL_MS: u64 = 1000;
 pub const SOURCE_FIELD: &str = "source";
 /// With `amount=other`, the field holding the amount the donor typed.
 pub const OTHER_AMOUNT_FIELD: &str = "amount_other";
+/// The checkbox agreeing to text messages; its label is the consent text
+/// (theme string `form.sms_opt_in`, recorded under [`SMS_CONSENT`]).
+pub const SMS_FIELD: &str = "sms_opt_in";
+/// The key of the text-message consent text in the build's manifest.
+pub const SMS_CONSENT: &str = "sms";
 /// Hidden field carrying the share code of the supporter whose link
 /// brought the visitor (`?ref=` of the page's address), set by the
 /// theme's script; without it the `Referer` of the post says the same.
@@ -168,10 +173,11 @@ const LAST_NAME: Field = field("last_name", Text, false, 100, Some("family-name"
 const POSTCODE: Field = field("postcode", Postcode, false, 10, Some("postal-code"));
 const PHONE: Field = field("phone", Tel, false, 30, Some("tel"));
 const INTERESTS: Field = field("interests", Interests, false, 64, None);
+const SMS: Field = field(SMS_FIELD, Checkbox, false, 3, None);
 
 pub static SIGNUP: FormDefinition = FormDefinition {
     name: FormName::Signup,
-    fields: &[FIRST_NAME, EMAIL, POSTCODE, INTERESTS],
+    fields: &[FIRST_NAME, EMAIL, POSTCODE, INTERESTS, PHONE, SMS],
     records_consent: true,
 };
 
@@ -186,6 +192,7 @@ pub static VOLUNTEER: FormDefinition = FormDefinition {
         field("skills", Skills, false, 64, None),
         INTERESTS,
         field("availability", Textarea, false, 1000, None),
+        SMS,
     ],
     records_consent: true,
 };

@@ -1,6 +1,6 @@
 //! Supporters, their consent, and their registrations to events.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -77,10 +77,19 @@ pub struct Supporter {
     pub availability: Option<String>,
     pub volunteer: bool,
     pub status: EmailStatus,
-    /// Email of the supporter whose share link brought this one.
+    /// Agreed to receive text messages at `phone` (a consent record of
+    /// channel [`Channel::Sms`] says when and under which text).
+    pub sms: bool,
+    /// Share code of the supporter whose link brought this one
+    /// ([`crate::token::Keys::share_code`]).
     pub recruiter: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// When the supporter is deleted unless their address is confirmed
+    /// first ([`PENDING_TTL`] after a signup waiting for confirmation);
+    /// `None` for everyone else.
+    #[serde(default)]
+    pub expires_at: Option<Timestamp>,
 }
 
 /// What a form says about a supporter: merged into what is known.
@@ -96,8 +105,29 @@ pub struct SupporterUpdate {
     pub skills: BTreeSet<String>,
     pub availability: Option<String>,
     pub volunteer: bool,
+    /// Ticked the text-message consent (an untouched box withdraws
+    /// nothing).
+    #[serde(default)]
+    pub sms: bool,
     pub recruiter: Option<String>,
+    /// The form is kept only until the address is confirmed (a signup
+    /// under double opt-in): a pending supporter then expires. A form
+    /// needed for itself (an RSVP) ends the expiry.
+    #[serde(default)]
+    pub until_confirmed: bool,
 }
+
+/// The expiry after a form at `at` leaves the supporter with `status`:
+/// [`PENDING_TTL`] from now while pending and the form was only kept
+/// until confirmation; none otherwise.
+pub fn expiry(status: EmailStatus, until_confirmed: bool, at: Timestamp) -> Option<Timestamp> {
+    (status == EmailStatus::Pending && until_confirmed)
+        .then(|| at.checked_add(PENDING_TTL).unwrap_or(Timestamp::MAX))
+}
+
+/// How long an address waits for its confirmation (double opt-in) before
+/// the supporter is deleted: the confirmation link lives as long.
+pub const PENDING_TTL: SignedDuration = SignedDuration::from_hours(7 * 24);
 
 impl Supporter {
     /// A new supporter from their first form.
@@ -114,9 +144,11 @@ impl Supporter {
             availability: update.availability,
             volunteer: update.volunteer,
             status,
+            sms: update.sms,
             recruiter: update.recruiter,
             created_at: at,
             updated_at: at,
+            expires_at: expiry(status, update.until_confirmed, at),
         }
     }
 
@@ -137,11 +169,19 @@ impl Supporter {
         self.interests.extend(update.interests);
         self.skills.extend(update.skills);
         self.volunteer |= update.volunteer;
+        self.sms |= update.sms;
         if self.recruiter.is_none() {
             self.recruiter = update.recruiter;
         }
         self.status = self.status.merge(status);
         self.updated_at = at;
+        self.expires_at = expiry(self.status, update.until_confirmed, at);
+    }
+
+    /// An unconfirmed supporter whose time ran out at `at`: the stores
+    /// treat them as gone.
+    pub fn expired(&self, at: Timestamp) -> bool {
+        self.expires_at.is_some_and(|end| end <= at)
     }
 }
 

@@ -3,7 +3,7 @@
 //! expects. Mistakes come back per field, in the site's language.
 
 use crate::config::CampaignConfig;
-use crate::forms::{COUNTRIES, FieldKind, FormDefinition, OTHER_AMOUNT_FIELD};
+use crate::forms::{COUNTRIES, FieldKind, FormDefinition, OTHER_AMOUNT_FIELD, SMS_FIELD};
 use crate::submission::Submission;
 use std::collections::{BTreeMap, BTreeSet};
 use unicode_normalization::UnicodeNormalization;
@@ -21,6 +21,8 @@ pub enum Problem {
     Amount,
     /// Control characters (a line break in a name could forge headers).
     Characters,
+    /// Text messages asked for, and no number to send them to.
+    PhoneForSms,
 }
 
 impl Problem {
@@ -89,6 +91,13 @@ impl Problem {
                     "Ce texte contient des caractères non autorisés."
                 } else {
                     "This text contains characters that are not allowed."
+                }
+            }
+            Problem::PhoneForSms => {
+                if fr {
+                    "Indiquez un numéro de mobile pour recevoir nos SMS."
+                } else {
+                    "Give a mobile number to receive our text messages."
                 }
             }
         }
@@ -213,6 +222,13 @@ pub fn validate(
                 problems.insert(field.name, problem);
             }
         }
+    }
+    // Consent to text messages needs a number to send them to.
+    if cleaned.values.contains_key(SMS_FIELD)
+        && !cleaned.values.contains_key("phone")
+        && !problems.contains_key("phone")
+    {
+        problems.insert("phone", Problem::PhoneForSms);
     }
     if problems.is_empty() {
         Ok(cleaned)

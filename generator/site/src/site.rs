@@ -9,7 +9,7 @@ use crate::templates::{Strings, Templates, template_error};
 use crate::theme::ThemeFiles;
 use crate::{config, render, shortcodes};
 use estrade_domain::CampaignConfig;
-use estrade_domain::forms::FormName;
+use estrade_domain::forms::{FormName, SMS_CONSENT, SMS_FIELD};
 use estrade_domain::manifest::{ConsentText, Manifest};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -212,19 +212,21 @@ impl Site {
     /// [`estrade_domain::manifest`]), and the problems met rendering it.
     pub fn manifest(&self) -> (Manifest, Vec<Diagnostic>) {
         let (emails, problems) = crate::emails::render_all(self);
-        let consent = FormName::ALL
+        // Each form's consent to email, and the text-message consent.
+        let texts = FormName::ALL
             .into_iter()
             .filter(|form| form.definition().records_consent)
-            .filter_map(|form| {
-                let text = self
-                    .strings
-                    .get(&format!("form.consent.{}", form.as_str()))?;
+            .map(|form| (form.as_str(), format!("form.consent.{}", form.as_str())))
+            .chain([(SMS_CONSENT, format!("form.{SMS_FIELD}"))]);
+        let consent = texts
+            .filter_map(|(name, key)| {
+                let text = self.strings.get(&key)?;
                 let hash = Sha256::digest(text.as_bytes())
                     .iter()
                     .map(|b| format!("{b:02x}"))
                     .collect();
                 Some((
-                    form.as_str().to_owned(),
+                    name.to_owned(),
                     ConsentText {
                         text: text.clone(),
                         hash,

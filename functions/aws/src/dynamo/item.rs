@@ -6,7 +6,8 @@
 
 use super::expr::{n, s};
 use super::table::{
-    CONSENT_PREFIX, Item, PROFILE, WAITLIST_POSITION, event_pk, key, rsvp_sk, supporter_pk,
+    CONSENT_PREFIX, EXPIRES_AT, Item, PROFILE, WAITLIST_POSITION, event_pk, key, rsvp_sk,
+    supporter_pk,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, RsvpStatus, Supporter};
@@ -56,9 +57,15 @@ pub(crate) fn supporter_item(supporter: &Supporter) -> Item {
         put("skills", set);
     }
     put("volunteer", AttributeValue::Bool(supporter.volunteer));
+    if supporter.sms {
+        put("sms", AttributeValue::Bool(true));
+    }
     put("status", s(supporter.status.as_str()));
     put("created_at", time(supporter.created_at));
     put("updated_at", time(supporter.updated_at));
+    if let Some(end) = supporter.expires_at {
+        put(EXPIRES_AT, n(end.as_second()));
+    }
     item
 }
 
@@ -80,6 +87,8 @@ pub(crate) fn supporter_from(item: &Item) -> StoreResult<Supporter> {
         recruiter: read.optional_text("recruiter")?,
         created_at: read.time("created_at")?,
         updated_at: read.time("updated_at")?,
+        sms: read.flag("sms")?,
+        expires_at: read.expiry()?,
     })
 }
 
@@ -100,8 +109,16 @@ pub(crate) fn consent_sk(record: &ConsentRecord) -> StoreResult<String> {
     ))
 }
 
-pub(crate) fn consent_item(record: &ConsentRecord) -> StoreResult<Item> {
+/// A consent record's item; `expires_at` when it goes with an unconfirmed
+/// supporter (deleted with them by the TTL unless they confirm).
+pub(crate) fn consent_item(
+    record: &ConsentRecord,
+    expires_at: Option<Timestamp>,
+) -> StoreResult<Item> {
     let mut item = key(supporter_pk(&record.email), consent_sk(record)?);
+    if let Some(end) = expires_at {
+        item.insert(EXPIRES_AT.to_owned(), n(end.as_second()));
+    }
     item.extend([
         (KIND.to_owned(), s("consent")),
         ("email".to_owned(), s(&record.email)),
@@ -238,6 +255,20 @@ impl<'a> Fields<'a> {
                 number.parse().map_err(|_| self.malformed(attribute))
             }
             Some(_) => Err(self.malformed(attribute)),
+        }
+    }
+
+    /// The TTL attribute (epoch seconds), when there is one.
+    pub(crate) fn expiry(&self) -> StoreResult<Option<Timestamp>> {
+        match self.item.get(EXPIRES_AT) {
+            None => Ok(None),
+            Some(AttributeValue::N(number)) => number
+                .parse::<i64>()
+                .ok()
+                .and_then(|second| Timestamp::from_second(second).ok())
+                .map(Some)
+                .ok_or_else(|| self.malformed(EXPIRES_AT)),
+            Some(_) => Err(self.malformed(EXPIRES_AT)),
         }
     }
 

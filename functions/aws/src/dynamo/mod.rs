@@ -202,13 +202,19 @@ impl DynamoStore {
     ) -> StoreResult<Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>>
     {
         let mut expr = expr::Expr::new();
-        let condition = format!(
-            "{} = {} AND begins_with({}, {})",
+        let mut condition = format!(
+            "{} = {}",
             expr.name(table::PK),
-            expr.value("pk", expr::s(pk)),
-            expr.name("sk"),
-            expr.value("prefix", expr::s(prefix)),
+            expr.value("pk", expr::s(pk))
         );
+        // DynamoDB refuses an empty string: no prefix reads it all.
+        if !prefix.is_empty() {
+            condition.push_str(&format!(
+                " AND begins_with({}, {})",
+                expr.name("sk"),
+                expr.value("prefix", expr::s(prefix))
+            ));
+        }
         self.client
             .query()
             .table_name(&self.table)
@@ -259,10 +265,10 @@ impl Store for DynamoStore {
         &self,
         update: SupporterUpdate,
         status: EmailStatus,
-        consent: Option<ConsentRecord>,
+        consents: Vec<ConsentRecord>,
         at: Timestamp,
     ) -> StoreResult<(Upserted, Supporter)> {
-        self.upsert(update, status, consent, at).await
+        self.upsert(update, status, consents, at).await
     }
 
     async fn supporter(&self, email: &str) -> StoreResult<Option<Supporter>> {

@@ -1,11 +1,13 @@
 //! Supporters and their consent history.
 
-use super::expr::{Expr, s};
-use super::item::{consent_from, consent_item, string_set, supporter_from, supporter_item, time};
-use super::table::{CONSENT_PREFIX, PK, PROFILE, key, supporter_pk};
+use super::expr::{Expr, n, s};
+use super::item::{
+    Fields, consent_from, consent_item, string_set, supporter_from, supporter_item, time,
+};
+use super::table::{CONSENT_PREFIX, EXPIRES_AT, PK, PROFILE, SK, key, supporter_pk};
 use super::{DynamoStore, MAX_ATTEMPTS, pause, store_error, too_contended};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use estrade_domain::supporter::{ConsentRecord, EmailStatus, Supporter, SupporterUpdate};
+use estrade_domain::supporter::{ConsentRecord, EmailStatus, Supporter, SupporterUpdate, expiry};
 use estrade_functions::store::{StoreResult, Upserted};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
@@ -48,7 +50,7 @@ impl DynamoStore {
         &self,
         update: SupporterUpdate,
         status: EmailStatus,
-        consent: Option<ConsentRecord>,
+        consents: Vec<ConsentRecord>,
         at: Timestamp,
     ) -> StoreResult<(Upserted, Supporter)> {
         let merge_rule = if status == EmailStatus::Pending {
@@ -58,18 +60,36 @@ impl DynamoStore {
         };
         let mut step = Step::Create;
         for attempt in 0..MAX_ATTEMPTS {
-            let write = match step {
+            // The consent records share the supporter's expiry.
+            let (write, expires_at) = match step {
                 Step::Create => {
                     let new = Supporter::new(update.clone(), status, at);
                     let mut expr = Expr::new();
-                    let condition = format!("attribute_not_exists({})", expr.name(PK));
-                    expr.put(&self.table, supporter_item(&new), Some(&condition))?
+                    // An unconfirmed supporter past their expiry is gone,
+                    // though the TTL may not have deleted them yet.
+                    let condition = format!(
+                        "attribute_not_exists({}) OR {} <= {}",
+                        expr.name(PK),
+                        expr.name(EXPIRES_AT),
+                        expr.value("now", n(at.as_second()))
+                    );
+                    let write = expr.put(&self.table, supporter_item(&new), Some(&condition))?;
+                    (write, new.expires_at)
                 }
-                Step::Merge(rule) => self.merge_write(&update, status, rule, at)?,
+                Step::Merge(rule) => {
+                    let after = match rule {
+                        StatusRule::Set => status,
+                        StatusRule::PendingUnlessConfirmed => EmailStatus::Pending,
+                        StatusRule::KeepConfirmed => EmailStatus::Confirmed,
+                    };
+                    let write = self.merge_write(&update, status, rule, at)?;
+                    (write, expiry(after, update.until_confirmed, at))
+                }
             };
             let mut items = vec![write];
-            if let Some(consent) = &consent {
-                items.push(Expr::new().put(&self.table, consent_item(consent)?, None)?);
+            for consent in &consents {
+                let item = consent_item(consent, expires_at)?;
+                items.push(Expr::new().put(&self.table, item, None)?);
             }
             let Some(cancelled) = self.transact("TransactWriteItems (signup)", items).await? else {
                 match step {
@@ -143,12 +163,26 @@ impl DynamoStore {
             let value = expr.value("recruiter", s(recruiter));
             sets.push(format!("{name} = if_not_exists({name}, {value})"));
         }
-        if update.volunteer {
-            let name = expr.name("volunteer");
-            sets.push(format!(
-                "{name} = {}",
-                expr.value("volunteer", AttributeValue::Bool(true))
-            ));
+        for (attribute, given) in [("volunteer", update.volunteer), ("sms", update.sms)] {
+            if given {
+                let name = expr.name(attribute);
+                let value = expr.value(attribute, AttributeValue::Bool(true));
+                sets.push(format!("{name} = {value}"));
+            }
+        }
+        // The expiry follows the status the write leaves ([`expiry`]).
+        // (A name given to DynamoDB must be used: each arm names its own.)
+        let mut removes = Vec::new();
+        match rule {
+            StatusRule::PendingUnlessConfirmed if update.until_confirmed => {
+                let end = expiry(EmailStatus::Pending, true, at).map_or(0, Timestamp::as_second);
+                let name = expr.name(EXPIRES_AT);
+                sets.push(format!("{name} = {}", expr.value("expires", n(end))));
+            }
+            StatusRule::PendingUnlessConfirmed | StatusRule::Set => {
+                removes.push(expr.name(EXPIRES_AT));
+            }
+            StatusRule::KeepConfirmed => {}
         }
         let status_name = expr.name("status");
         let mut condition = format!("attribute_exists({})", expr.name(PK));
@@ -184,6 +218,9 @@ impl DynamoStore {
         if !adds.is_empty() {
             expression.push_str(&format!(" ADD {}", adds.join(", ")));
         }
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
         let key = key(supporter_pk(&update.email), PROFILE);
         expr.update(&self.table, key, &expression, Some(&condition))
     }
@@ -195,22 +232,50 @@ impl DynamoStore {
         consent: Option<ConsentRecord>,
         at: Timestamp,
     ) -> StoreResult<bool> {
+        // Any status but pending ends the expiry of the supporter and of
+        // the consent records that shared it.
+        let ends_expiry = status != EmailStatus::Pending;
+        let expiring = if ends_expiry {
+            self.expiring_consents(email).await?
+        } else {
+            Vec::new()
+        };
+        // One transaction holds 100 writes; a longer list (hundreds of
+        // unconfirmed signups of one address) is finished after it.
+        let (now, after) = expiring.split_at(expiring.len().min(MAX_EXPIRY_WRITES));
         for attempt in 0..MAX_ATTEMPTS {
             let mut expr = Expr::new();
-            let expression = format!(
+            let mut expression = format!(
                 "SET {} = {}, {} = {}",
                 expr.name("status"),
                 expr.value("status", s(status.as_str())),
                 expr.name("updated_at"),
                 expr.value("updated_at", time(at)),
             );
+            if ends_expiry {
+                expression.push_str(&format!(" REMOVE {}", expr.name(EXPIRES_AT)));
+            }
             let condition = format!("attribute_exists({})", expr.name(PK));
             let key = key(supporter_pk(email), PROFILE);
             let mut items = vec![expr.update(&self.table, key, &expression, Some(&condition))?];
             if let Some(consent) = &consent {
-                items.push(Expr::new().put(&self.table, consent_item(consent)?, None)?);
+                items.push(Expr::new().put(&self.table, consent_item(consent, None)?, None)?);
+            }
+            for sk in now {
+                items.push(keep_forever(&self.table, email, sk)?);
             }
             let Some(cancelled) = self.transact("TransactWriteItems (status)", items).await? else {
+                for chunk in after.chunks(MAX_EXPIRY_WRITES) {
+                    let items = chunk
+                        .iter()
+                        .map(|sk| keep_forever(&self.table, email, sk))
+                        .collect::<StoreResult<Vec<_>>>()?;
+                    if let Some(cancelled) =
+                        self.transact("TransactWriteItems (expiry)", items).await?
+                    {
+                        return Err(cancelled.into_error("TransactWriteItems (expiry)"));
+                    }
+                }
                 return Ok(true);
             };
             if cancelled.is_contention() {
@@ -222,6 +287,21 @@ impl DynamoStore {
             }
         }
         Err(too_contended("TransactWriteItems (status)"))
+    }
+
+    /// Sort keys of the supporter's consent records that expire.
+    async fn expiring_consents(&self, email: &str) -> StoreResult<Vec<String>> {
+        let items = self
+            .partition_items(supporter_pk(email), CONSENT_PREFIX, "Query (consents)")
+            .await?;
+        Ok(items
+            .iter()
+            .filter(|item| item.contains_key(EXPIRES_AT))
+            .filter_map(|item| match item.get(SK) {
+                Some(AttributeValue::S(sk)) => Some(sk.clone()),
+                _ => None,
+            })
+            .collect())
     }
 
     pub(super) async fn drop_interests(
@@ -270,15 +350,50 @@ impl DynamoStore {
 
     pub(super) async fn consent_history(&self, email: &str) -> StoreResult<Vec<ConsentRecord>> {
         let items = self
-            .partition_items(supporter_pk(email), CONSENT_PREFIX, "Query (consents)")
+            .partition_items(supporter_pk(email), "", "Query (consents)")
             .await?;
-        let mut history = items
+        // Records of an earlier, expired signup of the address may wait
+        // for the TTL still: they expired before the supporter was made.
+        let created = items
             .iter()
-            .map(consent_from)
-            .collect::<StoreResult<Vec<_>>>()?;
+            .find(|item| matches!(item.get(SK), Some(AttributeValue::S(sk)) if sk == PROFILE))
+            .map(supporter_from)
+            .transpose()?
+            .map(|supporter| supporter.created_at);
+        let mut history = Vec::new();
+        for item in &items {
+            let is_consent = matches!(item.get(SK), Some(AttributeValue::S(sk)) if sk.starts_with(CONSENT_PREFIX));
+            if !is_consent {
+                continue;
+            }
+            let expired = match (Fields::new(item, "consent record").expiry()?, created) {
+                (Some(end), Some(created)) => end <= created,
+                _ => false,
+            };
+            if !expired {
+                history.push(consent_from(item)?);
+            }
+        }
         // The sort key is in time order already, but only for times after
         // 1970 (a negative second count sorts as text, not as a number).
         history.sort_by_key(|record| record.at);
         Ok(history)
     }
+}
+
+/// The most consent records whose expiry one status change ends in its
+/// own transaction (with the profile and a new record: 100 in all).
+const MAX_EXPIRY_WRITES: usize = 98;
+
+/// Ends the expiry of one consent record, if it is still there.
+fn keep_forever(table: &str, email: &str, sk: &str) -> StoreResult<TransactWriteItem> {
+    let mut expr = Expr::new();
+    let expression = format!("REMOVE {}", expr.name(EXPIRES_AT));
+    let condition = format!("attribute_exists({})", expr.name(PK));
+    expr.update(
+        table,
+        key(supporter_pk(email), sk),
+        &expression,
+        Some(&condition),
+    )
 }

@@ -93,6 +93,7 @@ async fn items_are_plain_attributes_that_people_can_read() {
         email: email.into(),
         first_name: Some("Léa".into()),
         interests: ["climat".to_owned(), "sante".to_owned()].into(),
+        until_confirmed: true,
         ..Default::default()
     };
     let consent = ConsentRecord {
@@ -107,7 +108,7 @@ async fn items_are_plain_attributes_that_people_can_read() {
     };
     let when = at("2027-03-01T10:00:00.25Z");
     store
-        .upsert_supporter(update, EmailStatus::Pending, Some(consent.clone()), when)
+        .upsert_supporter(update, EmailStatus::Pending, vec![consent.clone()], when)
         .await
         .unwrap();
 
@@ -152,6 +153,32 @@ async fn items_are_plain_attributes_that_people_can_read() {
         "the consent key starts with its time: {sort_key}"
     );
     assert_eq!(consent_item["action"], AttributeValue::S("given".into()));
+
+    // Unconfirmed, the supporter and the record expire together a week
+    // later (epoch seconds, for the TTL); confirming ends it for both.
+    let week_later = AttributeValue::N((1_803_895_200 + 7 * 24 * 3600).to_string());
+    assert_eq!(item["expires_at"], week_later);
+    assert_eq!(consent_item["expires_at"], week_later);
+    store
+        .set_status(email, EmailStatus::Confirmed, None, when)
+        .await
+        .unwrap();
+    let profile = raw_item(
+        &client,
+        store.table(),
+        &format!("SUPPORTER#{email}"),
+        "PROFILE",
+    )
+    .await;
+    assert!(!profile.contains_key("expires_at"), "{profile:?}");
+    let record = raw_item(
+        &client,
+        store.table(),
+        &format!("SUPPORTER#{email}"),
+        sort_key,
+    )
+    .await;
+    assert!(!record.contains_key("expires_at"), "{record:?}");
 
     // A rate-limit window expires at its end (epoch seconds, for TTL).
     let window_start = at("2027-03-01T10:00:00Z");
@@ -252,7 +279,7 @@ async fn errors_name_the_operation_and_never_the_supporter() {
         .upsert_supporter(
             update,
             EmailStatus::Pending,
-            None,
+            Vec::new(),
             at("2027-01-01T00:00:00Z"),
         )
         .await

@@ -4,7 +4,7 @@
 use super::{Must, all_at_once, holds, minute, same, set};
 use crate::store::{Store, Upserted};
 use estrade_domain::supporter::{
-    Channel, ConsentAction, ConsentRecord, EmailStatus, Supporter, SupporterUpdate,
+    Channel, ConsentAction, ConsentRecord, EmailStatus, PENDING_TTL, Supporter, SupporterUpdate,
 };
 use jiff::{Timestamp, ToSpan};
 use std::collections::BTreeSet;
@@ -52,7 +52,7 @@ pub(super) async fn upsert_creates_then_merges<S: Store>(store: &S) {
         ..form(email)
     };
     let (how, created) = store
-        .upsert_supporter(first.clone(), EmailStatus::Pending, None, minute(0))
+        .upsert_supporter(first.clone(), EmailStatus::Pending, Vec::new(), minute(0))
         .await
         .must("upsert_supporter");
     same(how, Upserted::Created, "a first signup creates");
@@ -74,7 +74,7 @@ pub(super) async fn upsert_creates_then_merges<S: Store>(store: &S) {
         ..form(email)
     };
     let (how, merged) = store
-        .upsert_supporter(second, EmailStatus::Confirmed, None, minute(1))
+        .upsert_supporter(second, EmailStatus::Confirmed, Vec::new(), minute(1))
         .await
         .must("upsert_supporter");
     same(how, Upserted::Updated, "a second signup updates");
@@ -118,7 +118,7 @@ pub(super) async fn upsert_creates_then_merges<S: Store>(store: &S) {
         ..form(email)
     };
     let (_, merged) = store
-        .upsert_supporter(again.clone(), EmailStatus::Pending, None, minute(2))
+        .upsert_supporter(again.clone(), EmailStatus::Pending, Vec::new(), minute(2))
         .await
         .must("upsert_supporter");
     same(
@@ -139,7 +139,7 @@ pub(super) async fn upsert_creates_then_merges<S: Store>(store: &S) {
         "set_status finds a known supporter",
     );
     let (_, merged) = store
-        .upsert_supporter(again, EmailStatus::Pending, None, minute(4))
+        .upsert_supporter(again, EmailStatus::Pending, Vec::new(), minute(4))
         .await
         .must("upsert_supporter");
     let status = merged.status;
@@ -163,7 +163,7 @@ pub(super) async fn concurrent_identical_signups<S: Store>(store: &Arc<S>) {
         async move {
             let status = EmailStatus::Pending;
             store
-                .upsert_supporter(update, status, None, minute(10))
+                .upsert_supporter(update, status, Vec::new(), minute(10))
                 .await
         }
     })
@@ -201,7 +201,7 @@ pub(super) async fn concurrent_forms_all_merge<S: Store>(store: &Arc<S>) {
         async move {
             let at = minute(20) + (index as i64).seconds();
             store
-                .upsert_supporter(update, EmailStatus::Pending, None, at)
+                .upsert_supporter(update, EmailStatus::Pending, Vec::new(), at)
                 .await
         }
     })
@@ -242,7 +242,7 @@ pub(super) async fn consent_history_is_appended_once<S: Store>(store: &S) {
     );
     // Each request is sent twice, as a retry would: one record each stays.
     for _ in 0..2 {
-        let consent = Some(given.clone());
+        let consent = vec![given.clone()];
         store
             .upsert_supporter(form(email), EmailStatus::Pending, consent, minute(30))
             .await
@@ -302,7 +302,7 @@ pub(super) async fn status_and_interests<S: Store>(store: &S) {
         ..form(email)
     };
     store
-        .upsert_supporter(update, EmailStatus::Confirmed, None, minute(40))
+        .upsert_supporter(update, EmailStatus::Confirmed, Vec::new(), minute(40))
         .await
         .must("upsert_supporter");
 
@@ -343,4 +343,106 @@ pub(super) async fn status_and_interests<S: Store>(store: &S) {
     let found = store.remove_interests(unknown, &topics, minute(42));
     let found = found.await.must("remove_interests");
     holds(!found, "remove_interests of an unknown email is false");
+}
+
+pub(super) async fn unconfirmed_signups_expire<S: Store>(store: &S) {
+    let waiting = |email: &str| SupporterUpdate {
+        until_confirmed: true,
+        ..form(email)
+    };
+    let week = PENDING_TTL;
+    let later = minute(100) + week + 1.hours();
+
+    let email = "never.confirmed@example.fr";
+    let first = consent(email, ConsentAction::Given, "signup", minute(100));
+    let (_, made) = store
+        .upsert_supporter(
+            waiting(email),
+            EmailStatus::Pending,
+            vec![first],
+            minute(100),
+        )
+        .await
+        .must("upsert_supporter");
+    same(
+        made.expires_at,
+        Some(minute(100) + week),
+        "an unconfirmed signup expires after the wait",
+    );
+    same(
+        stored(store, email).await.expires_at,
+        Some(minute(100) + week),
+        "the expiry is stored",
+    );
+    let second = consent(email, ConsentAction::Given, "signup", later);
+    let (how, anew) = store
+        .upsert_supporter(
+            waiting(email),
+            EmailStatus::Pending,
+            vec![second.clone()],
+            later,
+        )
+        .await
+        .must("upsert_supporter");
+    same(
+        how,
+        Upserted::Created,
+        "a signup after the expiry starts anew",
+    );
+    same(
+        anew.created_at,
+        later,
+        "the expired supporter is not merged into",
+    );
+    same(
+        store.consents(email).await.must("consents"),
+        vec![second],
+        "an expired supporter's history is gone",
+    );
+
+    let email = "confirmed.in.time@example.fr";
+    store
+        .upsert_supporter(
+            waiting(email),
+            EmailStatus::Pending,
+            Vec::new(),
+            minute(100),
+        )
+        .await
+        .must("upsert_supporter");
+    let confirm = consent(email, ConsentAction::Confirmed, "signup", minute(101));
+    let found = store.set_status(email, EmailStatus::Confirmed, Some(confirm), minute(101));
+    holds(found.await.must("set_status"), "the supporter is found");
+    same(
+        stored(store, email).await.expires_at,
+        None,
+        "confirming ends the expiry",
+    );
+    let (how, kept) = store
+        .upsert_supporter(waiting(email), EmailStatus::Pending, Vec::new(), later)
+        .await
+        .must("upsert_supporter");
+    same(
+        how,
+        Upserted::Updated,
+        "a confirmed supporter never expires",
+    );
+    same(kept.status, EmailStatus::Confirmed, "and is not downgraded");
+    same(kept.expires_at, None, "nor given an expiry again");
+    same(
+        store.consents(email).await.must("consents").len(),
+        1,
+        "a confirmed supporter's history stays",
+    );
+
+    let email = "registered@example.fr";
+    let (_, guest) = store
+        .upsert_supporter(form(email), EmailStatus::Pending, Vec::new(), minute(100))
+        .await
+        .must("upsert_supporter");
+    same(
+        guest.expires_at,
+        None,
+        "a form needed for itself (an RSVP) does not expire",
+    );
 }

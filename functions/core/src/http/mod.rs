@@ -20,8 +20,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use estrade_domain::forms::{
-    ELAPSED_FIELD, FormName, HONEYPOT_FIELD, MIN_FILL_MS, RECRUITER_FIELD, SOURCE_FIELD,
-    THANKS_FIELD,
+    ELAPSED_FIELD, FormName, HONEYPOT_FIELD, MIN_FILL_MS, RECRUITER_FIELD, SMS_CONSENT, SMS_FIELD,
+    SOURCE_FIELD, THANKS_FIELD,
 };
 use estrade_domain::manifest::Manifest;
 use estrade_domain::submission::{DecodeError, MAX_BODY_BYTES, Submission};
@@ -502,8 +502,31 @@ fn update_from(
         skills: cleaned.set("skills"),
         availability: cleaned.owned("availability"),
         volunteer,
+        sms: cleaned.owned(SMS_FIELD).is_some(),
         recruiter,
+        until_confirmed: false,
     }
+}
+
+/// The records of what `update` agreed to: `email_consent`, and with it
+/// the same for text messages when the box was ticked, under the text the
+/// box showed.
+fn consents_of(
+    update: &SupporterUpdate,
+    email_consent: ConsentRecord,
+    settings: &Settings,
+) -> Vec<ConsentRecord> {
+    let sms = update.sms.then(|| ConsentRecord {
+        channel: Channel::Sms,
+        text_hash: settings
+            .manifest
+            .consent
+            .get(SMS_CONSENT)
+            .map(|c| c.hash.clone())
+            .unwrap_or_default(),
+        ..email_consent.clone()
+    });
+    std::iter::once(email_consent).chain(sms).collect()
 }
 
 fn consent(

@@ -53,7 +53,7 @@ pub(super) async fn rsvp<S: Store, M: Mailer>(
     );
     let supporter = match f
         .store
-        .upsert_supporter(update, EmailStatus::Pending, Some(record), now)
+        .upsert_supporter(update, EmailStatus::Pending, vec![record], now)
         .await
     {
         Ok((_, supporter)) => supporter,

@@ -48,17 +48,19 @@ pub(super) async fn take_signup<S: Store, M: Mailer>(
     );
     let email = update.email.clone();
     let double_opt_in = settings.manifest.config.forms.double_opt_in;
+    // Kept only until the address is confirmed: unconfirmed, it expires.
+    let update = SupporterUpdate {
+        until_confirmed: double_opt_in,
+        ..update
+    };
     let status = if double_opt_in {
         EmailStatus::Pending
     } else {
         EmailStatus::Confirmed
     };
     let record = consent(&settings, form, &email, &source, ConsentAction::Given, now);
-    let supporter = match f
-        .store
-        .upsert_supporter(update, status, Some(record), now)
-        .await
-    {
+    let records = consents_of(&update, record, &settings);
+    let supporter = match f.store.upsert_supporter(update, status, records, now).await {
         Ok((_, supporter)) => supporter,
         Err(e) => return store_down(&e, json, &settings),
     };

@@ -40,7 +40,8 @@ fn set_from(text: &str) -> Outcome<BTreeSet<String>> {
 }
 
 const SUPPORTER_COLUMNS: &str = "email, first_name, last_name, phone, postcode, country, \
-     interests, skills, availability, volunteer, status, recruiter, created_at, updated_at";
+     interests, skills, availability, volunteer, status, recruiter, created_at, updated_at, sms, \
+     expires_at";
 
 /// A `supporters` row as stored, before its text is parsed.
 struct SupporterRow {
@@ -58,6 +59,8 @@ struct SupporterRow {
     recruiter: Option<String>,
     created_at: String,
     updated_at: String,
+    sms: bool,
+    expires_at: Option<i64>,
 }
 
 impl SupporterRow {
@@ -77,6 +80,8 @@ impl SupporterRow {
             recruiter: row.get(11)?,
             created_at: row.get(12)?,
             updated_at: row.get(13)?,
+            sms: row.get(14)?,
+            expires_at: row.get(15)?,
         })
     }
 
@@ -95,6 +100,12 @@ impl SupporterRow {
             country: self.country,
             availability: self.availability,
             volunteer: self.volunteer,
+            sms: self.sms,
+            expires_at: self
+                .expires_at
+                .map(Timestamp::from_second)
+                .transpose()
+                .map_err(|_| Failure::Data("a stored expiry is out of range"))?,
             recruiter: self.recruiter,
         })
     }
@@ -112,7 +123,7 @@ pub(super) fn load_supporter(tx: &Connection, email: &str) -> Outcome<Option<Sup
 pub(super) fn save_supporter(tx: &Connection, supporter: &Supporter) -> Outcome<()> {
     let sql = format!(
         "REPLACE INTO supporters ({SUPPORTER_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     );
     tx.prepare_cached(&sql)?.execute(params![
         supporter.email,
@@ -129,8 +140,33 @@ pub(super) fn save_supporter(tx: &Connection, supporter: &Supporter) -> Outcome<
         supporter.recruiter,
         time_text(supporter.created_at),
         time_text(supporter.updated_at),
+        supporter.sms,
+        supporter.expires_at.map(Timestamp::as_second),
     ])?;
     Ok(())
+}
+
+/// Removes a supporter and their consent history.
+pub(super) fn delete_supporter(tx: &Connection, email: &str) -> Outcome<()> {
+    tx.prepare_cached("DELETE FROM consents WHERE supporter = ?1")?
+        .execute([email])?;
+    tx.prepare_cached("DELETE FROM supporters WHERE email = ?1")?
+        .execute([email])?;
+    Ok(())
+}
+
+/// Removes every supporter still pending at the end of their wait, with
+/// their consent history; how many.
+pub(super) fn purge_expired(tx: &Connection, at: Timestamp) -> Outcome<usize> {
+    tx.prepare_cached(
+        "DELETE FROM consents WHERE supporter IN \
+         (SELECT email FROM supporters WHERE expires_at <= ?1)",
+    )?
+    .execute([at.as_second()])?;
+    let purged = tx
+        .prepare_cached("DELETE FROM supporters WHERE expires_at <= ?1")?
+        .execute([at.as_second()])?;
+    Ok(purged)
 }
 
 /// Appends `record` to the history of `supporter`, unless the very same

@@ -49,7 +49,7 @@ impl Store for FlakyStore {
         &self,
         update: SupporterUpdate,
         status: EmailStatus,
-        consent: Option<ConsentRecord>,
+        consent: Vec<ConsentRecord>,
         at: Timestamp,
     ) -> StoreResult<(Upserted, Supporter)> {
         self.check()?;
