@@ -30,6 +30,7 @@ pub async fn check_store<S: Store>(store: Arc<S>) {
     supporters::unconfirmed_signups_expire(&*store).await;
     rsvps::capacity_and_waitlist(&store).await;
     rsvps::without_capacity(&store).await;
+    rsvps::capacity_changes(&*store).await;
     rate_limits_count_exactly(&store).await;
 }
 

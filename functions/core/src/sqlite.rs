@@ -484,11 +484,25 @@ impl Store for SqliteStore {
         &self,
         event: &str,
         email: &str,
+        capacity: Option<u32>,
         at: Timestamp,
     ) -> StoreResult<(Option<Rsvp>, Option<Rsvp>)> {
         let (event, email) = (event.to_owned(), email.to_owned());
         self.write("cancel_rsvp", Durable::Committed, move |tx| {
-            rsvps::cancel(tx, &event, &email, at)
+            rsvps::cancel(tx, &event, &email, capacity, at)
+        })
+        .await
+    }
+
+    async fn promote_waitlist(
+        &self,
+        event: &str,
+        capacity: Option<u32>,
+        at: Timestamp,
+    ) -> StoreResult<Vec<Rsvp>> {
+        let event = event.to_owned();
+        self.write("promote_waitlist", Durable::Committed, move |tx| {
+            rsvps::promote(tx, &event, capacity, at)
         })
         .await
     }

@@ -92,16 +92,29 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
     ) -> impl Future<Output = StoreResult<Rsvp>> + Send;
 
-    /// Cancels a registration. When it held a seat, the first waitlisted
-    /// registration (lowest `position`) is promoted in the same step.
-    /// Returns the cancelled registration (`None` if there was none or it
-    /// was already cancelled) and the promoted one.
+    /// Cancels a registration. When it held a seat and the event is not
+    /// over `capacity` (lowered since), the first waitlisted registration
+    /// (lowest `position`) is promoted in the same step. Returns the
+    /// cancelled registration (`None` if there was none or it was already
+    /// cancelled) and the promoted one.
     fn cancel_rsvp(
         &self,
         event: &str,
         email: &str,
+        capacity: Option<u32>,
         at: Timestamp,
     ) -> impl Future<Output = StoreResult<(Option<Rsvp>, Option<Rsvp>)>> + Send;
+
+    /// Gives free seats to the waitlist, first in line first, while fewer
+    /// than `capacity` are confirmed (all of it without a capacity): what
+    /// a raised capacity owes to the people waiting. Returns the promoted
+    /// registrations, in order.
+    fn promote_waitlist(
+        &self,
+        event: &str,
+        capacity: Option<u32>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<Vec<Rsvp>>> + Send;
 
     /// Every registration of an event, by `position`.
     fn rsvps(&self, event: &str) -> impl Future<Output = StoreResult<Vec<Rsvp>>> + Send;

@@ -671,3 +671,48 @@ async fn text_messages_need_a_number_and_an_unticked_box_withdraws_nothing() {
     // The clock stands still: the second email consent is the same record.
     assert_eq!(channels, [Channel::Email, Channel::Sms]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_raised_capacity_seats_the_waitlist_before_anyone_new() {
+    let h = Harness::with_capacity(1).await;
+    let event = "/events/future-rally/";
+    let rsvp = |who: &str| {
+        format!(
+            "event={}&first_name={who}&email={who}%40example.org",
+            harness::encode(event)
+        )
+    };
+    for who in ["a", "b"] {
+        h.post("/api/rsvp", &rsvp(who), &[ORIGIN, JSON]).await;
+    }
+    // The campaign moves to a bigger room: the next build says 2 seats.
+    let settings = h.functions.settings();
+    let mut manifest = settings.manifest.clone();
+    for each in &mut manifest.events {
+        each.capacity = Some(2);
+    }
+    h.functions
+        .replace_settings(estrade_functions::http::Settings {
+            manifest,
+            keys: settings.keys.clone(),
+            site_url: settings.site_url.clone(),
+        });
+    let answer = h.post("/api/rsvp", &rsvp("c"), &[ORIGIN, JSON]).await;
+    let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(json["result"]["status"], "waitlisted", "b came first");
+    let rsvps = h.functions.store.rsvps(event).await.unwrap();
+    let status_of = |email: &str| rsvps.iter().find(|r| r.email == email).map(|r| r.status);
+    assert_eq!(status_of("b@example.org"), Some(RsvpStatus::Confirmed));
+    assert_eq!(status_of("c@example.org"), Some(RsvpStatus::Waitlisted));
+    let to_b: Vec<_> = h
+        .emails()
+        .into_iter()
+        .filter(|m| m.to == "b@example.org")
+        .collect();
+    assert_eq!(
+        to_b.len(),
+        2,
+        "b was told of the waitlist, then of the seat"
+    );
+    assert!(to_b[0].attachments.iter().any(|a| a.ends_with(".ics")));
+}

@@ -486,8 +486,17 @@ impl Store for DownStore {
         &self,
         _: &str,
         _: &str,
+        _: Option<u32>,
         _: Timestamp,
     ) -> StoreResult<(Option<Rsvp>, Option<Rsvp>)> {
+        down()
+    }
+    async fn promote_waitlist(
+        &self,
+        _: &str,
+        _: Option<u32>,
+        _: Timestamp,
+    ) -> StoreResult<Vec<Rsvp>> {
         down()
     }
     async fn rsvps(&self, _: &str) -> StoreResult<Vec<Rsvp>> {

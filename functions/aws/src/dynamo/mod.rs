@@ -50,9 +50,20 @@
 //!   atomic `ADD next_position 1`, so they follow arrival order.
 //! - **Cancellation** is one transaction of the RSVP's new status and,
 //!   when it held a seat, either the promotion of the first waitlisted
-//!   RSVP or the release of the seat, both conditioned on the `waitlisted`
-//!   count read just before: a registration joining the waitlist meanwhile
-//!   makes it fail and start over, so nobody waits while a seat is free.
+//!   RSVP or (nobody waits, or the event is over a lowered capacity) the
+//!   release of the seat, both conditioned on the `seats_taken` and
+//!   `waitlisted` counts read just before: a registration joining the
+//!   waitlist meanwhile makes it fail and start over, so nobody waits
+//!   while a seat is free.
+//! - **Promotion** after a raised capacity: one transaction per seat, the
+//!   counter moving one from `waitlisted` to `seats_taken` under the same
+//!   condition on both counts, with the first in line's new status.
+//! - **Unconfirmed supporters** (double opt-in) carry `expires_at` on the
+//!   profile and on the consent records written with it; the TTL deletes
+//!   them a week after their last signup unless they confirm, which
+//!   removes the attribute from all of them. A signup after the expiry
+//!   replaces the profile (the put's condition allows an expired one);
+//!   records left from before it are not read back.
 //! - Transactions cancelled by a conflict with another one, or by a
 //!   condition that another request changed, are retried with a short
 //!   randomised pause.
@@ -312,9 +323,19 @@ impl Store for DynamoStore {
         &self,
         event: &str,
         email: &str,
+        capacity: Option<u32>,
         at: Timestamp,
     ) -> StoreResult<(Option<Rsvp>, Option<Rsvp>)> {
-        self.cancel(event, email, at).await
+        self.cancel(event, email, capacity, at).await
+    }
+
+    async fn promote_waitlist(
+        &self,
+        event: &str,
+        capacity: Option<u32>,
+        at: Timestamp,
+    ) -> StoreResult<Vec<Rsvp>> {
+        self.promote(event, capacity, at).await
     }
 
     async fn rsvps(&self, event: &str) -> StoreResult<Vec<Rsvp>> {

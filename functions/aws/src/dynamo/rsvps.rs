@@ -4,10 +4,11 @@
 //! promotion. Its `position` never changes, so the order of arrival
 //! survives a promotion.
 //!
-//! Known shortcoming: the capacity is given with each call (it comes from
-//! the event's front matter), not stored. If a campaign raises it while
-//! people wait, the new seats go to the next registrations, not to the
-//! waitlist; lowering it moves nobody back to the waitlist.
+//! The capacity is given with each call (it comes from the event's front
+//! matter), not stored. A raised capacity is given to the waitlist by
+//! [`DynamoStore::promote`], which the RSVP function runs before each
+//! registration and after each cancellation; a lowered one promotes nobody
+//! until fewer than it hold a seat, and moves nobody back to the waitlist.
 
 use super::expr::{Expr, n, s};
 use super::item::{Fields, KIND, rsvp_from, rsvp_item, rsvp_status};
@@ -126,6 +127,7 @@ impl DynamoStore {
         &self,
         event: &str,
         email: &str,
+        capacity: Option<u32>,
         at: Timestamp,
     ) -> StoreResult<(Option<Rsvp>, Option<Rsvp>)> {
         const OPERATION: &str = "TransactWriteItems (cancel rsvp)";
@@ -148,15 +150,21 @@ impl DynamoStore {
                 items.push(counter.update(&self.table, counter_key(event), &update, None)?);
             } else {
                 // The seat goes to the first in line, or back to the event
-                // if there is none; either way only if the waitlist is as
-                // it was read.
-                let in_line = self.waitlisted_count(event).await?;
-                let next = if in_line > 0 {
+                // if there is none or the event is over a lowered
+                // capacity; either way only if the counts are as read.
+                let (taken, in_line) = self.counts(event).await?;
+                let next = if in_line > 0 && capacity.is_none_or(|seats| taken <= u64::from(seats))
+                {
                     self.first_waitlisted(event).await?
                 } else {
                     None
                 };
-                let unchanged = format!("{waitlisted} = {}", counter.value("in_line", n(in_line)));
+                let unchanged = format!(
+                    "{waitlisted} = {} AND {} = {}",
+                    counter.value("in_line", n(in_line)),
+                    counter.name(SEATS_TAKEN),
+                    counter.value("taken", n(taken))
+                );
                 let update = match &next {
                     Some(_) => format!("ADD {waitlisted} {}", counter.value("minus_one", n(-1))),
                     None => format!(
@@ -188,6 +196,63 @@ impl DynamoStore {
             }
         }
         Err(too_contended(OPERATION))
+    }
+
+    /// Seats the first in line while fewer than `capacity` hold a seat,
+    /// one transaction each: the counter moves a seat from the waitlist,
+    /// conditioned on the counts read, with the registration's new status.
+    pub(super) async fn promote(
+        &self,
+        event: &str,
+        capacity: Option<u32>,
+        at: Timestamp,
+    ) -> StoreResult<Vec<Rsvp>> {
+        const OPERATION: &str = "TransactWriteItems (promote)";
+        let mut promoted = Vec::new();
+        let mut attempt = 0;
+        loop {
+            let (taken, in_line) = self.counts(event).await?;
+            let free = capacity.is_none_or(|seats| taken < u64::from(seats));
+            if in_line == 0 || !free {
+                return Ok(promoted);
+            }
+            let Some(next) = self.first_waitlisted(event).await? else {
+                return Ok(promoted);
+            };
+            let seated = Rsvp {
+                status: RsvpStatus::Confirmed,
+                at,
+                ..next.clone()
+            };
+            let mut counter = Expr::new();
+            let update = format!(
+                "ADD {} {}, {} {}",
+                counter.name(SEATS_TAKEN),
+                counter.value("one", n(1)),
+                counter.name(WAITLISTED),
+                counter.value("minus_one", n(-1))
+            );
+            let unchanged = format!(
+                "{} = {} AND {} = {}",
+                counter.name(SEATS_TAKEN),
+                counter.value("taken", n(taken)),
+                counter.name(WAITLISTED),
+                counter.value("in_line", n(in_line))
+            );
+            let items = vec![
+                counter.update(&self.table, counter_key(event), &update, Some(&unchanged))?,
+                self.rsvp_put(&seated, Some(&next))?,
+            ];
+            match self.transact(OPERATION, items).await?.map(retry) {
+                None => promoted.push(seated),
+                Some(Retry::Now) if attempt < MAX_ATTEMPTS => {
+                    pause(attempt).await;
+                    attempt += 1;
+                }
+                Some(Retry::Now) => return Err(too_contended(OPERATION)),
+                Some(Retry::Never(cancelled)) => return Err(cancelled.into_error(OPERATION)),
+            }
+        }
     }
 
     pub(super) async fn registrations(&self, event: &str) -> StoreResult<Vec<Rsvp>> {
@@ -245,7 +310,8 @@ impl DynamoStore {
         Fields::new(&attributes, "event counter").number(NEXT_POSITION)
     }
 
-    async fn waitlisted_count(&self, event: &str) -> StoreResult<u64> {
+    /// The event counter's seats taken and registrations waiting.
+    async fn counts(&self, event: &str) -> StoreResult<(u64, u64)> {
         let read = self
             .client
             .get_item()
@@ -256,8 +322,11 @@ impl DynamoStore {
             .await
             .map_err(|err| store_error("GetItem (event counter)", err))?;
         match read.item {
-            Some(item) => Fields::new(&item, "event counter").number(WAITLISTED),
-            None => Ok(0),
+            Some(item) => {
+                let fields = Fields::new(&item, "event counter");
+                Ok((fields.number(SEATS_TAKEN)?, fields.number(WAITLISTED)?))
+            }
+            None => Ok((0, 0)),
         }
     }
 

@@ -230,7 +230,7 @@ async fn concurrent_cancellations_never_leave_a_seat_free_while_people_wait() {
         tasks.spawn(async move {
             if guest % 2 == 0 {
                 store
-                    .cancel_rsvp(event, &format!("g{guest}@example.fr"), when)
+                    .cancel_rsvp(event, &format!("g{guest}@example.fr"), capacity, when)
                     .await
                     .map(|_| ())
             } else {
@@ -313,7 +313,10 @@ async fn a_seat_freed_while_someone_joins_the_waitlist_goes_to_them() {
             tasks.spawn(async move {
                 let email = format!("{who}@example.fr");
                 if who == "a" || who == "b" {
-                    store.cancel_rsvp(&event, &email, when).await.map(|_| ())
+                    store
+                        .cancel_rsvp(&event, &email, Some(2), when)
+                        .await
+                        .map(|_| ())
                 } else {
                     store.rsvp(&event, &email, Some(2), when).await.map(|_| ())
                 }

@@ -22,9 +22,15 @@ fn by_position(listing: &[Rsvp], when: &str) {
     );
 }
 
-async fn cancel<S: Store>(store: &S, event: &str, email: &str, minutes: i64) -> Option<Rsvp> {
+async fn cancel<S: Store>(
+    store: &S,
+    event: &str,
+    email: &str,
+    capacity: Option<u32>,
+    minutes: i64,
+) -> Option<Rsvp> {
     let (cancelled, promoted) = store
-        .cancel_rsvp(event, email, minute(minutes))
+        .cancel_rsvp(event, email, capacity, minute(minutes))
         .await
         .must("cancel_rsvp");
     let Some(cancelled) = cancelled else {
@@ -95,14 +101,14 @@ pub(super) async fn capacity_and_waitlist<S: Store>(store: &Arc<S>) {
         );
     }
 
-    let promoted = cancel(&**store, event, &queue[0].email, 52).await;
+    let promoted = cancel(&**store, event, &queue[0].email, Some(3), 52).await;
     same(
         promoted,
         None,
         "cancelling a waitlisted registration promotes nobody",
     );
 
-    let promoted = cancel(&**store, event, &seated[1].email, 53).await;
+    let promoted = cancel(&**store, event, &seated[1].email, Some(3), 53).await;
     let Some(promoted) = promoted else {
         panic!("store contract: cancelling a confirmed registration promoted nobody");
     };
@@ -138,13 +144,13 @@ pub(super) async fn capacity_and_waitlist<S: Store>(store: &Arc<S>) {
         "two left the waitlist",
     );
 
-    let twice = store.cancel_rsvp(event, &seated[1].email, minute(54));
+    let twice = store.cancel_rsvp(event, &seated[1].email, Some(3), minute(54));
     same(
         twice.await.must("cancel_rsvp"),
         (None, None),
         "cancelling twice cancels nothing",
     );
-    let unknown = store.cancel_rsvp(event, "not-registered@example.fr", minute(54));
+    let unknown = store.cancel_rsvp(event, "not-registered@example.fr", Some(3), minute(54));
     let nothing = unknown.await.must("cancel_rsvp");
     same(
         nothing,
@@ -188,4 +194,52 @@ pub(super) async fn without_capacity<S: Store>(store: &Arc<S>) {
     by_position(&listing, "without capacity");
     let other = store.rsvps("no-such-event").await.must("rsvps");
     holds(other.is_empty(), "an unknown event has no registrations");
+}
+
+/// A campaign raises an event's capacity while people wait, then lowers
+/// it again.
+pub(super) async fn capacity_changes<S: Store>(store: &S) {
+    let event = "2027-06-01-salle-plus-grande";
+    let guest = |n: usize| format!("seat-{n}@example.fr");
+    for n in 0..5 {
+        store
+            .rsvp(event, &guest(n), Some(2), minute(90 + n as i64))
+            .await
+            .must("rsvp");
+    }
+    let raised = store.promote_waitlist(event, Some(4), minute(96));
+    let promoted = raised.await.must("promote_waitlist");
+    same(
+        promoted.iter().map(|r| r.email.clone()).collect::<Vec<_>>(),
+        vec![guest(2), guest(3)],
+        "a raised capacity seats the first in line, in order",
+    );
+    holds(
+        promoted.iter().all(|r| r.status == RsvpStatus::Confirmed),
+        "the promoted are confirmed",
+    );
+    let again = store.promote_waitlist(event, Some(4), minute(97));
+    same(
+        again.await.must("promote_waitlist"),
+        Vec::new(),
+        "nothing more while full",
+    );
+    // Lowered to 2 with 4 seated: a seat given back goes to nobody...
+    let none = cancel(store, event, &guest(0), Some(2), 98).await;
+    same(
+        none,
+        None,
+        "a lowered capacity promotes nobody while over it",
+    );
+    // ...until fewer than 2 hold one.
+    cancel(store, event, &guest(1), Some(2), 99).await;
+    let next = cancel(store, event, &guest(2), Some(2), 100).await;
+    same(
+        next.map(|r| r.email),
+        Some(guest(4)),
+        "under the capacity again, a cancellation promotes",
+    );
+    let listing = store.rsvps(event).await.must("rsvps");
+    same(count(&listing, RsvpStatus::Confirmed), 2, "two seats taken");
+    same(count(&listing, RsvpStatus::Waitlisted), 0, "nobody waits");
 }

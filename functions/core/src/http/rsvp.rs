@@ -1,6 +1,7 @@
 //! RSVP, its waitlist and the cancel link.
 
 use super::*;
+use estrade_domain::supporter::Rsvp;
 
 pub(super) async fn rsvp<S: Store, M: Mailer>(
     State(f): State<Arc<Functions<S, M>>>,
@@ -59,6 +60,19 @@ pub(super) async fn rsvp<S: Store, M: Mailer>(
         Ok((_, supporter)) => supporter,
         Err(e) => return store_down(&e, json, &settings),
     };
+    // A raised capacity seats the people waiting before anyone new.
+    match f
+        .store
+        .promote_waitlist(&event.id, event.capacity, now)
+        .await
+    {
+        Ok(owed) => {
+            if let Err(e) = tell_promoted(&f, &settings, &event, owed, now).await {
+                return store_down(&e, json, &settings);
+            }
+        }
+        Err(e) => return store_down(&e, json, &settings),
+    }
     let registration = match f.store.rsvp(&event.id, &email, event.capacity, now).await {
         Ok(registration) => registration,
         Err(e) => return store_down(&e, json, &settings),
@@ -138,49 +152,74 @@ pub(super) async fn cancel<S: Store, M: Mailer>(
     else {
         return bad_link(&settings, json);
     };
+    let event = settings.manifest.event(&claims.detail).cloned();
+    let capacity = event.as_ref().and_then(|e| e.capacity);
     let (_, promoted) = match f
         .store
-        .cancel_rsvp(&claims.detail, &claims.subject, now)
+        .cancel_rsvp(&claims.detail, &claims.subject, capacity, now)
         .await
     {
         Ok(outcome) => outcome,
         Err(e) => return store_down(&e, json, &settings),
     };
-    if let Some(promoted) = promoted
-        && let Some(event) = settings.manifest.event(&claims.detail).cloned()
+    // Seats the capacity owes beyond the one given back (it was raised).
+    let owed = match f
+        .store
+        .promote_waitlist(&claims.detail, capacity, now)
+        .await
     {
-        let supporter = match f.store.supporter(&promoted.email).await {
-            Ok(Some(s)) => s,
-            Ok(None) => Supporter::new(
-                SupporterUpdate {
-                    email: promoted.email.clone(),
-                    ..Default::default()
-                },
-                EmailStatus::Pending,
-                now,
-            ),
-            Err(e) => return store_down(&e, json, &settings),
-        };
-        let attachments = vec![ics(&settings, &event, now)];
-        if let Some(message) = compose(
-            &settings,
-            "rsvp-promoted",
-            &supporter,
-            Some(&event),
-            now,
-            attachments,
-        ) && let Err(e) = f.mailer.send(&message).await
-        {
-            // The cancellation stands; the promoted supporter's email is
-            // retried by nobody here: say so in the logs.
-            eprintln!(
-                "{{\"level\":\"error\",\"what\":\"promotion mail\",\"error\":{:?}}}",
-                e.to_string()
-            );
+        Ok(owed) => owed,
+        Err(e) => return store_down(&e, json, &settings),
+    };
+    if let Some(event) = event {
+        let promoted: Vec<Rsvp> = promoted.into_iter().chain(owed).collect();
+        if let Err(e) = tell_promoted(&f, &settings, &event, promoted, now).await {
+            return store_down(&e, json, &settings);
         }
     }
     log_outcome("rsvp-cancel", "cancelled");
     let mut answer = Answer::refuse(StatusCode::OK, Says::Cancelled, &settings);
     answer.back = Some("/".to_owned());
     answer.respond(json, &settings)
+}
+
+/// Sends each promoted guest their seat, with the event's `.ics`. The
+/// promotions stand whatever happens to the emails: a refused one is only
+/// logged (nobody here would retry it).
+async fn tell_promoted<S: Store, M: Mailer>(
+    f: &Functions<S, M>,
+    settings: &Settings,
+    event: &estrade_domain::Event,
+    promoted: Vec<Rsvp>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for seat in promoted {
+        let supporter = match f.store.supporter(&seat.email).await? {
+            Some(supporter) => supporter,
+            None => Supporter::new(
+                SupporterUpdate {
+                    email: seat.email.clone(),
+                    ..Default::default()
+                },
+                EmailStatus::Pending,
+                now,
+            ),
+        };
+        let attachments = vec![ics(settings, event, now)];
+        if let Some(message) = compose(
+            settings,
+            "rsvp-promoted",
+            &supporter,
+            Some(event),
+            now,
+            attachments,
+        ) && let Err(e) = f.mailer.send(&message).await
+        {
+            eprintln!(
+                "{{\"level\":\"error\",\"what\":\"promotion mail\",\"error\":{:?}}}",
+                e.to_string()
+            );
+        }
+    }
+    Ok(())
 }

@@ -100,6 +100,7 @@ pub(super) fn cancel(
     tx: &Connection,
     event: &str,
     email: &str,
+    capacity: Option<u32>,
     at: Timestamp,
 ) -> Outcome<(Option<Rsvp>, Option<Rsvp>)> {
     let existing = match load_rsvp(tx, event, email)? {
@@ -113,9 +114,28 @@ pub(super) fn cancel(
         ..existing
     };
     save_rsvp(tx, &cancelled)?;
-    if !held_a_seat {
+    if !held_a_seat || !seat_free(tx, event, capacity)? {
         return Ok((Some(cancelled), None));
     }
+    let promoted = promote_first(tx, event, at)?;
+    Ok((Some(cancelled), promoted))
+}
+
+/// Whether fewer than `capacity` registrations hold a seat.
+fn seat_free(tx: &Connection, event: &str, capacity: Option<u32>) -> Outcome<bool> {
+    let Some(seats) = capacity else {
+        return Ok(true);
+    };
+    let confirmed: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM rsvps WHERE event = ?1 AND status = ?2",
+        params![event, name_of(RsvpStatus::Confirmed)?],
+        |row| row.get(0),
+    )?;
+    Ok(confirmed < i64::from(seats))
+}
+
+/// Seats the first in line, if anyone waits.
+fn promote_first(tx: &Connection, event: &str, at: Timestamp) -> Outcome<Option<Rsvp>> {
     let next = tx
         .query_row(
             "SELECT event, email, status, position, at FROM rsvps \
@@ -125,7 +145,7 @@ pub(super) fn cancel(
         )
         .optional()?;
     let Some(next) = next.map(rsvp_from).transpose()? else {
-        return Ok((Some(cancelled), None));
+        return Ok(None);
     };
     let promoted = Rsvp {
         status: RsvpStatus::Confirmed,
@@ -133,7 +153,23 @@ pub(super) fn cancel(
         ..next
     };
     save_rsvp(tx, &promoted)?;
-    Ok((Some(cancelled), Some(promoted)))
+    Ok(Some(promoted))
+}
+
+pub(super) fn promote(
+    tx: &Connection,
+    event: &str,
+    capacity: Option<u32>,
+    at: Timestamp,
+) -> Outcome<Vec<Rsvp>> {
+    let mut promoted = Vec::new();
+    while seat_free(tx, event, capacity)? {
+        match promote_first(tx, event, at)? {
+            Some(rsvp) => promoted.push(rsvp),
+            None => break,
+        }
+    }
+    Ok(promoted)
 }
 
 pub(super) fn load_rsvps(tx: &Connection, event: &str) -> Outcome<Vec<Rsvp>> {

@@ -98,10 +98,20 @@ impl Store for FlakyStore {
         &self,
         event: &str,
         email: &str,
+        capacity: Option<u32>,
         at: Timestamp,
     ) -> StoreResult<(Option<Rsvp>, Option<Rsvp>)> {
         self.check()?;
-        self.inner.cancel_rsvp(event, email, at).await
+        self.inner.cancel_rsvp(event, email, capacity, at).await
+    }
+    async fn promote_waitlist(
+        &self,
+        event: &str,
+        capacity: Option<u32>,
+        at: Timestamp,
+    ) -> StoreResult<Vec<Rsvp>> {
+        self.check()?;
+        self.inner.promote_waitlist(event, capacity, at).await
     }
     async fn rsvps(&self, event: &str) -> StoreResult<Vec<Rsvp>> {
         self.check()?;
