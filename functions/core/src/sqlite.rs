@@ -26,9 +26,13 @@
 //!   (unique per event, order of arrival) and `at` (when the registration
 //!   reached its status). A cancelled row stays; registering again gives
 //!   it a new position at the end.
-//! - `rate_limits`: one counter per `(key, window_start)` (Unix seconds)
-//!   with `expires_at`; expired rows are purged whenever a key opens a new
-//!   window.
+//!
+//! Rate-limit counters live in a second, in-memory database of the store
+//! (`rate_limits`: one counter per `(key, window_start)` in Unix seconds,
+//! with `expires_at`; expired rows are purged whenever a key opens a new
+//! window). Counting a request then never waits behind a commit's `fsync`;
+//! a restart forgets the counts, which only lets a few more requests
+//! through, and two processes sharing a file count apart.
 
 mod rows;
 mod rsvps;
@@ -93,14 +97,18 @@ CREATE TABLE IF NOT EXISTS rsvps (
     PRIMARY KEY (event, email),
     UNIQUE (event, position)
 ) STRICT;
-CREATE TABLE IF NOT EXISTS rate_limits (
+";
+
+/// The rate limiter's in-memory database.
+const LIMITS_SCHEMA: &str = "
+CREATE TABLE rate_limits (
     key TEXT NOT NULL,
     window_start INTEGER NOT NULL,
     count INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (key, window_start)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rate_limits_by_expiry ON rate_limits (expires_at);
+CREATE INDEX rate_limits_by_expiry ON rate_limits (expires_at);
 ";
 
 /// From version 1: text-message consent and the expiry of pending
@@ -108,6 +116,7 @@ CREATE INDEX IF NOT EXISTS rate_limits_by_expiry ON rate_limits (expires_at);
 const MIGRATE_FROM_1: &str = "
 ALTER TABLE supporters ADD COLUMN sms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE supporters ADD COLUMN expires_at INTEGER;
+DROP TABLE IF EXISTS rate_limits;
 ";
 
 /// After the tables, in whichever version they were found.
@@ -133,6 +142,8 @@ pub struct SqliteStore {
     /// When (Unix seconds, operations' clock) expired supporters were
     /// last purged.
     purged_at: Arc<AtomicI64>,
+    /// The rate limiter's counters, in memory (see the module's notes).
+    limits: Arc<Mutex<Connection>>,
 }
 
 /// Why one operation failed, before it is named and made a [`StoreError`].
@@ -213,8 +224,8 @@ where
 enum Durable {
     /// After the commit reached the disk.
     Committed,
-    /// As soon as it ran (the rate limiter: a count lost in a crash is
-    /// harmless).
+    /// As soon as it ran: a read of an in-memory store, which has no
+    /// reader connection and nothing to wait for.
     Ran,
 }
 
@@ -252,10 +263,14 @@ impl SqliteStore {
     fn start(writer: Connection, reader: Option<Connection>) -> StoreResult<SqliteStore> {
         let writer = writer::spawn(writer)
             .map_err(|e| StoreError(format!("open: cannot start the writer thread: {e}")))?;
+        let limits = Connection::open_in_memory()
+            .and_then(|limits| limits.execute_batch(LIMITS_SCHEMA).map(|()| limits))
+            .map_err(|e| Failure::from(e).named("open the rate limiter"))?;
         Ok(SqliteStore {
             writer,
             reader: reader.map(|r| Arc::new(Mutex::new(r))),
             purged_at: Arc::new(AtomicI64::new(i64::MIN)),
+            limits: Arc::new(Mutex::new(limits)),
         })
     }
 
@@ -347,18 +362,17 @@ fn prepare(connection: &Connection) -> StoreResult<()> {
 fn count_request(tx: &Connection, key: &str, window_seconds: u32, at: Timestamp) -> Outcome<i64> {
     let length = i64::from(window_seconds.max(1));
     let start = at.as_second().div_euclid(length) * length;
-    let count: i64 = tx.query_row(
-        "INSERT INTO rate_limits (key, window_start, count, expires_at) VALUES (?1, ?2, 1, ?3) \
-         ON CONFLICT (key, window_start) DO UPDATE SET count = count + 1 RETURNING count",
-        params![key, start, start + length],
-        |row| row.get(0),
-    )?;
+    let count: i64 = tx
+        .prepare_cached(
+            "INSERT INTO rate_limits (key, window_start, count, expires_at) \
+             VALUES (?1, ?2, 1, ?3) ON CONFLICT (key, window_start) \
+             DO UPDATE SET count = count + 1 RETURNING count",
+        )?
+        .query_row(params![key, start, start + length], |row| row.get(0))?;
     if count == 1 {
         // A key opening a new window is rare enough to pay for the sweep.
-        tx.execute(
-            "DELETE FROM rate_limits WHERE expires_at <= ?1",
-            [at.as_second()],
-        )?;
+        tx.prepare_cached("DELETE FROM rate_limits WHERE expires_at <= ?1")?
+            .execute([at.as_second()])?;
     }
     Ok(count)
 }
@@ -520,11 +534,10 @@ impl Store for SqliteStore {
         window_seconds: u32,
         at: Timestamp,
     ) -> StoreResult<bool> {
-        let key = key.to_owned();
-        self.write("allow", Durable::Ran, move |tx| {
-            let count = count_request(tx, &key, window_seconds, at)?;
-            Ok(count <= i64::from(limit))
-        })
-        .await
+        // In memory, a few microseconds: run in place, under the lock.
+        let limits = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = count_request(&limits, key, window_seconds, at)
+            .map_err(|failure| failure.named("allow"))?;
+        Ok(count <= i64::from(limit))
     }
 }

@@ -386,6 +386,29 @@ async fn one_connection_is_rate_limited() {
         StatusCode::SEE_OTHER,
         "another connection is not affected"
     );
+    // A client cannot pick a fresh key by writing its own forwarded
+    // addresses: the proxy's entry, appended last, is the one counted...
+    let forged = h
+        .post(
+            "/api/signup",
+            "email=forged%40b.org",
+            &[ORIGIN, ("x-forwarded-for", "10.9.9.9, 203.0.113.9")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::TOO_MANY_REQUESTS);
+    // ...and behind CloudFront, the viewer address it sets.
+    let viewer = h
+        .post(
+            "/api/signup",
+            "email=viewer%40b.org",
+            &[
+                ORIGIN,
+                ("x-forwarded-for", "198.51.100.1"),
+                ("cloudfront-viewer-address", "203.0.113.9:51234"),
+            ],
+        )
+        .await;
+    assert_eq!(viewer.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test(flavor = "multi_thread")]

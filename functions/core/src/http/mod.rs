@@ -360,16 +360,28 @@ fn recruiter_of(submission: &Submission, headers: &HeaderMap) -> Option<String> 
         .map(str::to_owned)
 }
 
-/// The client's address, from the CDN's header or the connection. Only a
-/// hash of it is stored.
+/// The client's address, for the rate limit (only a hash of it is
+/// stored). Behind CloudFront, `CloudFront-Viewer-Address` (`ip:port`),
+/// which CloudFront sets itself; else the last `X-Forwarded-For` entry,
+/// the one the nearest proxy appended (the first ones are whatever the
+/// client wrote, so counting by them would let it pick a fresh key each
+/// time); else the connection's own address (`estrade serve`).
 fn client_of(parts: &axum::http::request::Parts) -> String {
-    if let Some(forwarded) = parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded.split(',').next()
-    {
-        return first.trim().to_owned();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(viewer) = header("cloudfront-viewer-address") {
+        // `203.0.113.7:443` or `[2001:db8::1]:443`... without the port.
+        let address = viewer.rsplit_once(':').map_or(viewer, |(ip, _)| ip);
+        return address.trim_matches(['[', ']']).to_owned();
+    }
+    if let Some(last) = header("x-forwarded-for").and_then(|list| list.rsplit(',').next()) {
+        return last.trim().to_owned();
     }
     parts
         .extensions

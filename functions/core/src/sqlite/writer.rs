@@ -14,8 +14,7 @@
 //! the batch was written and every operation in it is told to retry.
 //! Answers are sent after the commit: a caller that hears "done" is on
 //! disk. An operation may ask to be answered before the commit
-//! ([`Job::settle_early`]); the rate limiter does, as losing a count in a
-//! crash lets one more request through, which is harmless.
+//! ([`Job::settle_early`]): a read, which changes nothing.
 
 use rusqlite::Connection;
 use std::io;
