@@ -119,7 +119,8 @@ function response(status, response_headers, body)
   status_counts[status] = (status_counts[status] or 0) + 1
   if status == 303 then
     local location = response_headers["location"] or response_headers["Location"] or ""
-    local kind, key = location:match("%?r=([np])([%d%.]+)$")
+    -- The handler adds the supporter's share code after the address.
+    local kind, key = location:match("%?r=([np])([%d%.]+)&ref=")
     if kind == "n" then
       table.insert(accepted_new, key)
     elseif kind == "p" then
