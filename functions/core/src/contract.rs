@@ -9,6 +9,7 @@
 //! never read.
 #![doc(hidden)]
 
+mod queue;
 mod rsvps;
 mod supporters;
 
@@ -32,6 +33,8 @@ pub async fn check_store<S: Store>(store: Arc<S>) {
     rsvps::without_capacity(&store).await;
     rsvps::capacity_changes(&*store).await;
     rate_limits_count_exactly(&store).await;
+    queue::claims_settle_and_stalls(&*store).await;
+    queue::concurrent_senders_share_without_overlap(&store).await;
 }
 
 /// 2027-03-01T10:00:00Z plus `minutes`: a whole minute, so rate-limit

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod mime;
 pub mod outbox;
 pub mod pages;
+pub mod queue;
 pub mod sns;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -22,6 +22,8 @@
 //! - `consents`: the append-only history; `id` gives the order, `supporter`
 //!   the owner, then the fields of [`ConsentRecord`]. A unique constraint
 //!   over all of them makes a retried record a no-op.
+//! - `outgoing`: the send queue ([`crate::queue`]), one row per item,
+//!   times in Unix milliseconds, the claim's `token` and `lease_until`.
 //! - `rsvps`: one row per `(event, email)` with `status`, `position`
 //!   (unique per event, order of arrival) and `at` (when the registration
 //!   reached its status). A cancelled row stays; registering again gives
@@ -34,10 +36,12 @@
 //! a restart forgets the counts, which only lets a few more requests
 //! through, and two processes sharing a file count apart.
 
+mod queue;
 mod rows;
 mod rsvps;
 mod writer;
 
+use crate::queue::{Outgoing, Settle};
 use crate::store::{Store, StoreError, StoreResult, Upserted};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
@@ -352,6 +356,7 @@ fn prepare(connection: &Connection) -> StoreResult<()> {
         connection.execute_batch(MIGRATE_FROM_1).map_err(schema)?;
     }
     connection.execute_batch(INDEXES).map_err(schema)?;
+    connection.execute_batch(queue::SCHEMA).map_err(schema)?;
     connection
         .pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(schema)?;
@@ -539,5 +544,45 @@ impl Store for SqliteStore {
         let count = count_request(&limits, key, window_seconds, at)
             .map_err(|failure| failure.named("allow"))?;
         Ok(count <= i64::from(limit))
+    }
+
+    async fn enqueue(&self, items: Vec<Outgoing>) -> StoreResult<usize> {
+        self.write("enqueue", Durable::Committed, move |tx| {
+            queue::enqueue(tx, &items)
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        token: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Outgoing>> {
+        let token = token.to_owned();
+        self.write("claim_due", Durable::Committed, move |tx| {
+            queue::claim_due(tx, now, until, &token, limit)
+        })
+        .await
+    }
+
+    async fn settle(&self, settle: Settle) -> StoreResult<bool> {
+        self.write("settle", Durable::Committed, move |tx| {
+            queue::settle(tx, &settle)
+        })
+        .await
+    }
+
+    async fn stalled(&self, now: Timestamp) -> StoreResult<Vec<Outgoing>> {
+        self.write("stalled", Durable::Committed, move |tx| {
+            queue::stalled(tx, now)
+        })
+        .await
+    }
+
+    async fn outgoing(&self, id: &str) -> StoreResult<Option<Outgoing>> {
+        let id = id.to_owned();
+        self.read("outgoing", move |tx| queue::load(tx, &id)).await
     }
 }

@@ -7,6 +7,7 @@
 //! checked in the same write that takes the seat, a rate-limit counter is
 //! incremented and read in one step.
 
+use crate::queue::{Outgoing, Settle};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
@@ -129,4 +130,33 @@ pub trait Store: Send + Sync + 'static {
         window_seconds: u32,
         at: Timestamp,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Queues `items` ([`crate::queue`]); an id already known, in any
+    /// state, is left as it is, so queueing again is harmless. Returns
+    /// how many were new.
+    fn enqueue(&self, items: Vec<Outgoing>) -> impl Future<Output = StoreResult<usize>> + Send;
+
+    /// Claims for `token`, until `until`, up to `limit` items due at
+    /// `now`, earliest first: queued ones whose `due_at` has come, and
+    /// claimed ones whose lease ended (their sender stopped before handing
+    /// them to the mailer). Two senders never hold the same item.
+    fn claim_due(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        token: &str,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<Outgoing>>> + Send;
+
+    /// Moves an item from `settle.from` to `settle.to` if it is still in
+    /// `from` under `settle.token`; `false` (and nothing changed) if not.
+    fn settle(&self, settle: Settle) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Marks `unknown` the items left `sending` by a sender whose lease
+    /// ended before `now`, and returns them: they may have been sent, so
+    /// they are never sent again.
+    fn stalled(&self, now: Timestamp) -> impl Future<Output = StoreResult<Vec<Outgoing>>> + Send;
+
+    /// One item of the queue.
+    fn outgoing(&self, id: &str) -> impl Future<Output = StoreResult<Option<Outgoing>>> + Send;
 }

@@ -15,6 +15,7 @@ use estrade_functions::mail_events::{
     BounceType, MailEventSink, MailEvents, SesEvent, SesEventKind, mail_events_routes,
     parse_ses_event,
 };
+use estrade_functions::queue::{Outgoing, Settle};
 use estrade_functions::sns::{Fetch, FetchError};
 use estrade_functions::sqlite::SqliteStore;
 use estrade_functions::store::{Store, StoreError, StoreResult, Upserted};
@@ -503,6 +504,27 @@ impl Store for DownStore {
         down()
     }
     async fn allow(&self, _: &str, _: u32, _: u32, _: Timestamp) -> StoreResult<bool> {
+        down()
+    }
+    async fn enqueue(&self, _: Vec<Outgoing>) -> StoreResult<usize> {
+        down()
+    }
+    async fn claim_due(
+        &self,
+        _: Timestamp,
+        _: Timestamp,
+        _: &str,
+        _: usize,
+    ) -> StoreResult<Vec<Outgoing>> {
+        down()
+    }
+    async fn settle(&self, _: Settle) -> StoreResult<bool> {
+        down()
+    }
+    async fn stalled(&self, _: Timestamp) -> StoreResult<Vec<Outgoing>> {
+        down()
+    }
+    async fn outgoing(&self, _: &str) -> StoreResult<Option<Outgoing>> {
         down()
     }
 }

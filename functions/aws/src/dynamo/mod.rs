@@ -78,6 +78,7 @@
 mod expr;
 mod item;
 mod limits;
+mod queue;
 mod rsvps;
 mod supporters;
 mod table;
@@ -89,6 +90,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
+use estrade_functions::queue::{Outgoing, Settle};
 use estrade_functions::store::{Store, StoreError, StoreResult, Upserted};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
@@ -350,5 +352,31 @@ impl Store for DynamoStore {
         at: Timestamp,
     ) -> StoreResult<bool> {
         self.count_request(key, limit, window_seconds, at).await
+    }
+
+    async fn enqueue(&self, items: Vec<Outgoing>) -> StoreResult<usize> {
+        self.queue_items(items).await
+    }
+
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        token: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Outgoing>> {
+        self.claim(now, until, token, limit).await
+    }
+
+    async fn settle(&self, settle: Settle) -> StoreResult<bool> {
+        self.settle_item(settle).await
+    }
+
+    async fn stalled(&self, now: Timestamp) -> StoreResult<Vec<Outgoing>> {
+        self.stalled_items(now).await
+    }
+
+    async fn outgoing(&self, id: &str) -> StoreResult<Option<Outgoing>> {
+        self.queue_item(id).await
     }
 }

@@ -4,8 +4,9 @@ use super::store_error;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use estrade_functions::store::{StoreError, StoreResult};
 use std::collections::HashMap;
@@ -18,6 +19,12 @@ pub(crate) const SK: &str = "sk";
 /// The sparse local index of waitlisted RSVPs, by `waitlist_position`.
 pub(crate) const WAITLIST_INDEX: &str = "waitlist";
 pub(crate) const WAITLIST_POSITION: &str = "waitlist_position";
+/// The sparse global index of the send queue: `queue` is `due` while an
+/// item waits (sorted by `queue_key`, its due time then id) and `sending`
+/// while the mailer has it (sorted by the end of its lease).
+pub(crate) const QUEUE_INDEX: &str = "queue";
+pub(crate) const QUEUE: &str = "queue";
+pub(crate) const QUEUE_KEY: &str = "queue_key";
 /// The TTL attribute: epoch seconds after which DynamoDB may delete.
 pub(crate) const EXPIRES_AT: &str = "expires_at";
 
@@ -52,7 +59,8 @@ pub(crate) fn key(pk: String, sk: impl Into<String>) -> Item {
 /// template declares the same: on-demand billing (a campaign's traffic is
 /// spiky and mostly idle), `pk`/`sk` strings, the local secondary index
 /// `waitlist` on `pk` + `waitlist_position` (number, all attributes
-/// projected), TTL on `expires_at`.
+/// projected), the global secondary index `queue` on `queue` + `queue_key`
+/// (strings, all attributes projected), TTL on `expires_at`.
 pub async fn create_table(client: &Client, name: &str) -> StoreResult<()> {
     let built = |what: &str| StoreError(format!("DynamoDB CreateTable: {what} could not be built"));
     let attribute = |name: &str, kind: ScalarAttributeType| {
@@ -80,6 +88,17 @@ pub async fn create_table(client: &Client, name: &str) -> StoreResult<()> {
         )
         .build()
         .map_err(|_| built("the waitlist index"))?;
+    let queue = GlobalSecondaryIndex::builder()
+        .index_name(QUEUE_INDEX)
+        .key_schema(key_element(QUEUE, KeyType::Hash)?)
+        .key_schema(key_element(QUEUE_KEY, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|_| built("the queue index"))?;
     client
         .create_table()
         .table_name(name)
@@ -87,9 +106,12 @@ pub async fn create_table(client: &Client, name: &str) -> StoreResult<()> {
         .attribute_definitions(attribute(PK, ScalarAttributeType::S)?)
         .attribute_definitions(attribute(SK, ScalarAttributeType::S)?)
         .attribute_definitions(attribute(WAITLIST_POSITION, ScalarAttributeType::N)?)
+        .attribute_definitions(attribute(QUEUE, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(QUEUE_KEY, ScalarAttributeType::S)?)
         .key_schema(key_element(PK, KeyType::Hash)?)
         .key_schema(key_element(SK, KeyType::Range)?)
         .local_secondary_indexes(waitlist)
+        .global_secondary_indexes(queue)
         .send()
         .await
         .map_err(|err| store_error("CreateTable", err))?;

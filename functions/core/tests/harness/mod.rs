@@ -12,6 +12,7 @@ use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, Sup
 use estrade_domain::token::Keys;
 use estrade_functions::http::{Functions, Settings, router};
 use estrade_functions::outbox::{self, OutboxMailer};
+use estrade_functions::queue::{Outgoing, Settle};
 use estrade_functions::sqlite::SqliteStore;
 use estrade_functions::store::{Store, StoreError, StoreResult, Upserted};
 use estrade_site::output::MemoryOutput;
@@ -126,6 +127,32 @@ impl Store for FlakyStore {
     ) -> StoreResult<bool> {
         self.check()?;
         self.inner.allow(key, limit, window_seconds, at).await
+    }
+    async fn enqueue(&self, items: Vec<Outgoing>) -> StoreResult<usize> {
+        self.check()?;
+        self.inner.enqueue(items).await
+    }
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        token: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<Outgoing>> {
+        self.check()?;
+        self.inner.claim_due(now, until, token, limit).await
+    }
+    async fn settle(&self, settle: Settle) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.settle(settle).await
+    }
+    async fn stalled(&self, now: Timestamp) -> StoreResult<Vec<Outgoing>> {
+        self.check()?;
+        self.inner.stalled(now).await
+    }
+    async fn outgoing(&self, id: &str) -> StoreResult<Option<Outgoing>> {
+        self.check()?;
+        self.inner.outgoing(id).await
     }
 }
 
