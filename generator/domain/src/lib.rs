@@ -5,6 +5,8 @@
 //! built. Nothing here depends on AWS, tokio or a web framework, so each
 //! function binary stays small and the two sides cannot drift apart.
 
+pub mod audience;
+pub mod automation;
 pub mod config;
 pub mod dates;
 pub mod event;

@@ -1,10 +1,14 @@
 //! What the generator hands the form functions: the campaign's settings,
-//! its events, the consent texts its forms show and its transactional
-//! emails, rendered. The functions never read Markdown or templates.
+//! its events, the consent texts its forms show, its emails rendered and
+//! its automations resolved. The functions never read Markdown, templates
+//! or the gazetteer's names.
 
+use crate::audience::Audience;
+use crate::automation::Automation;
 use crate::config::CampaignConfig;
 use crate::event::Event;
 use crate::text::escape_html;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -16,11 +20,15 @@ pub struct Manifest {
     pub events: Vec<Event>,
     /// Form name → the consent text it shows.
     pub consent: BTreeMap<String, ConsentText>,
-    /// `confirm`, `welcome`, `volunteer`, `rsvp-confirmed`,
-    /// `rsvp-waitlisted`, `rsvp-promoted`.
+    /// Every email by its file's name: the [`REQUIRED_EMAILS`] the forms
+    /// send, then the campaign's own (sent by automations, or broadcast to
+    /// an audience).
     pub emails: BTreeMap<String, EmailTemplate>,
     /// The theme's stylesheet, for the few pages the functions answer with.
     pub stylesheet: Option<String>,
+    /// `content/automations/*.yaml`, checked, places resolved.
+    #[serde(default)]
+    pub automations: Vec<Automation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,11 +39,27 @@ pub struct ConsentText {
 }
 
 /// An email with `{name}` places filled at send time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EmailTemplate {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// The line mail apps show after the subject (already in `html`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// Replaces `email.from_name` of `campaign.yaml` for this email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_name: Option<String>,
+    /// Replaces `email.reply_to` of `campaign.yaml` for this email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Makes the email a broadcast to these supporters (resolved: see
+    /// [`crate::audience::AudienceFilter::compile`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
+    /// When a broadcast goes out; a broadcast without one is a draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<Timestamp>,
 }
 
 /// The transactional emails every campaign must write.
@@ -48,6 +72,53 @@ pub const REQUIRED_EMAILS: [&str; 6] = [
     "rsvp-promoted",
 ];
 
+/// Whether email `name` is marketing: it must carry an unsubscribe link
+/// (and `List-Unsubscribe`) and goes only to addresses that may receive
+/// marketing. Everything but the confirmation and the RSVP emails is.
+pub fn is_marketing(name: &str) -> bool {
+    !matches!(
+        name,
+        "confirm" | "rsvp-confirmed" | "rsvp-waitlisted" | "rsvp-promoted"
+    )
+}
+
+/// Places every email may hold.
+pub const COMMON_PLACES: [&str; 8] = [
+    "hello",
+    "first_name",
+    "site_title",
+    "site_url",
+    "signature",
+    "confirm_url",
+    "unsubscribe_url",
+    "share_url",
+];
+
+/// Places filled only in the RSVP emails, which are about one event.
+pub const EVENT_PLACES: [&str; 6] = [
+    "event_title",
+    "event_date",
+    "event_place",
+    "event_online_url",
+    "event_url",
+    "cancel_url",
+];
+
+/// Places filled only in the campaign's own emails (automations and
+/// broadcasts): the supporter's nearest upcoming events, a short list.
+pub const CAMPAIGN_PLACES: [&str; 1] = ["nearest_events"];
+
+/// The places the sender fills in email `name`.
+pub fn places_of(name: &str) -> Vec<&'static str> {
+    let mut places = COMMON_PLACES.to_vec();
+    if name.starts_with("rsvp-") {
+        places.extend(EVENT_PLACES);
+    } else if !REQUIRED_EMAILS.contains(&name) {
+        places.extend(CAMPAIGN_PLACES);
+    }
+    places
+}
+
 /// A filled email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilledEmail {
@@ -57,8 +128,9 @@ pub struct FilledEmail {
 }
 
 impl EmailTemplate {
-    /// Fills `{name}` places: escaped in the HTML, as they are in the
-    /// text. Markdown may have percent-encoded the braces inside links.
+    /// Fills `{name}` places: escaped in the HTML (a value's line breaks
+    /// kept as `<br>`), as they are in the text. Markdown may have
+    /// percent-encoded the braces inside links.
     pub fn fill(&self, values: &BTreeMap<&str, String>) -> FilledEmail {
         FilledEmail {
             subject: fill_places(&self.subject, values, false),
@@ -94,7 +166,8 @@ fn fill_places(template: &str, values: &BTreeMap<&str, String>, html: bool) -> S
         match value {
             Some((end, value)) => {
                 if html {
-                    filled.push_str(&escape_html(value));
+                    let escaped = escape_html(value);
+                    filled.push_str(&escaped.replace('\n', "<br>\n"));
                 } else {
                     filled.push_str(value);
                 }
@@ -126,6 +199,7 @@ mod tests {
             subject: "Bienvenue {first_name}".into(),
             html: "<p>Bonjour {first_name}</p><a href=\"%7Bconfirm_url%7D\">ok</a>".into(),
             text: "Bonjour {first_name}\n{confirm_url}".into(),
+            ..EmailTemplate::default()
         };
         let values = BTreeMap::from([
             ("first_name", "<Ana & Co>".to_owned()),
@@ -154,6 +228,7 @@ mod tests {
             subject: "{first_name} {unknown} { 100% {".into(),
             html: "<p>{first_name} %7Bnope%7D 50%</p>".into(),
             text: "{first_name}{".into(),
+            ..EmailTemplate::default()
         };
         let values = BTreeMap::from([
             ("first_name", "{confirm_url}".to_owned()),
