@@ -12,6 +12,7 @@ pub mod mime;
 pub mod outbox;
 pub mod pages;
 pub mod queue;
+pub mod sender;
 pub mod sns;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

@@ -7,6 +7,9 @@
 //! secret store at deploy time), `ESTRADE_TABLE` (the DynamoDB table), and
 //! the usual AWS variables the Lambda runtime sets.
 //!
+//! The followups function (the scheduled sender) reads the same, and is
+//! invoked by EventBridge rather than by HTTP.
+//!
 //! The mail-events function needs no manifest, keys or mailer: only
 //! `ESTRADE_TABLE` and `ESTRADE_MAIL_EVENTS_TOPIC_ARN` (the SNS topic SES
 //! publishes its events to; messages of any other topic are refused).
@@ -89,6 +92,47 @@ pub async fn serve(routes: impl Fn(Arc<LambdaFunctions>) -> axum::Router) {
 
 async fn run(router: axum::Router) {
     if let Err(problem) = lambda_http::run(router).await {
+        exit_with("runtime", &problem.to_string());
+    }
+}
+
+/// Emails one run of the followups function sends at most: with SES's
+/// default of 14 a second, well inside a run's time.
+const FOLLOWUPS_PER_RUN: usize = 500;
+
+/// The scheduled sender ([`estrade_functions::sender`]), run by an
+/// EventBridge rule every minute: each invocation sends what is due, under
+/// a claim token made of its request id, and logs its report.
+pub async fn serve_followups() {
+    let functions = match functions().await {
+        Ok(functions) => functions,
+        Err(problem) => exit_with("init", &problem),
+    };
+    let handler = lambda_http::service_fn(
+        move |event: lambda_http::LambdaEvent<serde_json::Value>| {
+            let functions = Arc::clone(&functions);
+            // Boxed: the sender's future is deep, and the runtime's own
+            // types nest it further.
+            Box::pin(async move {
+                let token = event.context.request_id.clone();
+                let report =
+                    estrade_functions::sender::send_due(&functions, &token, FOLLOWUPS_PER_RUN)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                println!(
+                    "{{\"level\":\"info\",\"what\":\"followups\",\"claimed\":{},\"sent\":{},\"skipped\":{},\"retried\":{},\"failed\":{},\"unknown\":{}}}",
+                    report.claimed,
+                    report.sent,
+                    report.skipped,
+                    report.retried,
+                    report.failed,
+                    report.unknown
+                );
+                Ok::<_, String>(serde_json::json!({ "sent": report.sent }))
+            })
+        },
+    );
+    if let Err(problem) = lambda_http::lambda_runtime::run(handler).await {
         exit_with("runtime", &problem.to_string());
     }
 }

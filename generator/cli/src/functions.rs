@@ -6,6 +6,7 @@ use estrade_domain::manifest::Manifest;
 use estrade_domain::token::Keys;
 use estrade_functions::http::{Functions, Settings, router};
 use estrade_functions::outbox::OutboxMailer;
+use estrade_functions::sender::send_due;
 use estrade_functions::sqlite::SqliteStore;
 use estrade_site::output::MemoryOutput;
 use estrade_site::render::MANIFEST;
@@ -18,12 +19,17 @@ pub type LocalFunctions = Functions<SqliteStore, OutboxMailer>;
 /// Where `serve` keeps its store and outbox.
 pub struct DataDir {
     pub dir: PathBuf,
+    /// The runtime serve answers on, where the background sender runs
+    /// (the store may be opened later from the rebuilding thread).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl DataDir {
+    /// Called on serve's runtime.
     pub fn new(root: &Path) -> DataDir {
         DataDir {
             dir: root.join(".estrade"),
+            runtime: tokio::runtime::Handle::try_current().ok(),
         }
     }
 
@@ -71,7 +77,31 @@ impl DataDir {
         };
         let functions = Arc::new(Functions::new(store, mailer, settings));
         let routes = router(functions.clone());
+        if let Some(runtime) = &self.runtime {
+            runtime.spawn(send_in_background(Arc::clone(&functions)));
+        }
         Ok((functions, routes))
+    }
+}
+
+/// How often `estrade serve` looks for queued email that is due.
+const SEND_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The scheduled sender of AWS (the followups function, every minute),
+/// here every few seconds into the outbox, for as long as serve runs.
+async fn send_in_background(functions: Arc<LocalFunctions>) {
+    let mut ticks = tokio::time::interval(SEND_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for run in 0_u64.. {
+        ticks.tick().await;
+        let token = format!("serve-{}-{run}", std::process::id());
+        match send_due(&functions, &token, 200).await {
+            Ok(report) if report.sent > 0 => {
+                println!("Sent {} queued email(s) to the outbox", report.sent);
+            }
+            Ok(_) => {}
+            Err(problem) => eprintln!("warning: the background sender: {problem}"),
+        }
     }
 }
 

@@ -70,7 +70,7 @@ pub(super) fn places(
 
 /// Renders email `template` for `supporter`; `None` when the build has no
 /// such email (then `estrade check` has said so already).
-pub(super) fn compose(
+pub(crate) fn compose(
     settings: &Settings,
     template: &str,
     supporter: &Supporter,
@@ -119,7 +119,10 @@ pub(super) fn compose(
     }
     let filled = template_body.fill(&values);
     let config = &settings.manifest.config;
-    let marketing = matches!(template, "welcome" | "volunteer");
+    // Campaign news: the welcome emails, and every email the campaign
+    // queues itself (automations, broadcasts).
+    let marketing = matches!(template, "welcome" | "volunteer")
+        || !estrade_domain::manifest::REQUIRED_EMAILS.contains(&template);
     Some(Email {
         to: supporter.email.clone(),
         to_name: supporter.first_name.clone(),

@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
-mod compose;
+pub(crate) mod compose;
 mod rsvp;
 mod signup;
 mod unsubscribe;

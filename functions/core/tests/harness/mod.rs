@@ -266,7 +266,24 @@ impl Harness {
         Harness::build(|_| {}, calls).await
     }
 
+    /// A harness whose clock reads `seconds` (Unix time), which the test
+    /// moves; `adjust` changes the build's manifest first.
+    pub async fn with_clock(
+        seconds: Arc<AtomicI64>,
+        adjust: impl FnOnce(&mut Manifest),
+    ) -> Harness {
+        Harness::build_with(adjust, i64::MAX, Some(seconds)).await
+    }
+
     async fn build(adjust: impl FnOnce(&mut Manifest), calls: i64) -> Harness {
+        Harness::build_with(adjust, calls, None).await
+    }
+
+    async fn build_with(
+        adjust: impl FnOnce(&mut Manifest),
+        calls: i64,
+        clock: Option<Arc<AtomicI64>>,
+    ) -> Harness {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/valid");
         let options = SiteOptions {
             now: "2027-03-01T10:00:00Z".parse().unwrap(),
@@ -289,7 +306,12 @@ impl Harness {
             site_url: "https://jane.example".to_owned(),
         };
         let mut functions = Functions::new(store, OutboxMailer::new(outbox.path()), settings);
-        functions.clock = Arc::new(|| "2027-03-01T10:00:00Z".parse().unwrap());
+        functions.clock = match clock {
+            Some(seconds) => Arc::new(move || {
+                Timestamp::from_second(seconds.load(std::sync::atomic::Ordering::SeqCst)).unwrap()
+            }),
+            None => Arc::new(|| "2027-03-01T10:00:00Z".parse().unwrap()),
+        };
         let functions = Arc::new(functions);
         let router = router(functions.clone());
         Harness {

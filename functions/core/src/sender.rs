@@ -1,0 +1,187 @@
+//! The scheduled sender: claims what the queue says is due, sends it, and
+//! records what became of it (see [`crate::queue`] for the states and the
+//! guarantee). On AWS an EventBridge rule runs it every minute (the
+//! `followups` function); `estrade serve` runs it in the background.
+//!
+//! Every queued email is marketing: it goes only to a confirmed address,
+//! carries the one-click unsubscribe headers, and is skipped for anyone
+//! unsubscribed, bounced or complaining when its time comes.
+
+use crate::http::Functions;
+use crate::http::compose::compose;
+use crate::mailer::{MailError, Mailer};
+use crate::queue::{Outgoing, SendState, Settle};
+use crate::store::{Store, StoreResult};
+use estrade_domain::supporter::EmailStatus;
+use jiff::{SignedDuration, Timestamp};
+
+/// How long a claim holds its items: longer than a batch takes to send.
+pub const LEASE: SignedDuration = SignedDuration::from_mins(5);
+
+/// What one run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendReport {
+    pub claimed: usize,
+    pub sent: usize,
+    /// Nobody allowed to receive it any more (or the email is gone).
+    pub skipped: usize,
+    /// The mailer said "later": queued again.
+    pub retried: usize,
+    /// The mailer refused them for good.
+    pub failed: usize,
+    /// Left `sending` by a run that stopped: perhaps sent, never resent.
+    pub unknown: usize,
+    /// Lost to another sender between claim and send (its lease ended).
+    pub lost_claims: usize,
+}
+
+/// Where a run stops, so a test can play a sender killed at each step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopAt {
+    /// Runs to the end.
+    Never,
+    /// Stops with its items claimed, before any is handed to the mailer.
+    AfterClaim,
+    /// Stops after marking the first item `sending`, before the mailer.
+    AfterSending,
+    /// Stops after the mailer accepted the first item, before it is
+    /// marked sent.
+    AfterMailer,
+}
+
+/// The time before trying again after the `attempts`-th "later": one
+/// minute, doubling, at most an hour.
+fn backoff(attempts: u32) -> SignedDuration {
+    let minutes = 1_i64 << attempts.min(6);
+    SignedDuration::from_mins(minutes.min(60))
+}
+
+/// Sends up to `limit` due emails under the claim `token` (unique per
+/// run: a Lambda request id, a random value).
+pub async fn send_due<S: Store, M: Mailer>(
+    f: &Functions<S, M>,
+    token: &str,
+    limit: usize,
+) -> StoreResult<SendReport> {
+    send_due_until(f, token, limit, StopAt::Never).await
+}
+
+/// [`send_due`], stopping where `stop` says (for tests).
+pub async fn send_due_until<S: Store, M: Mailer>(
+    f: &Functions<S, M>,
+    token: &str,
+    limit: usize,
+    stop: StopAt,
+) -> StoreResult<SendReport> {
+    let now = (f.clock)();
+    let mut report = SendReport::default();
+    for stalled in f.store.stalled(now).await? {
+        report.unknown += 1;
+        log("unknown", &stalled);
+    }
+    let claimed = f.store.claim_due(now, now + LEASE, token, limit).await?;
+    report.claimed = claimed.len();
+    if stop == StopAt::AfterClaim {
+        return Ok(report);
+    }
+    for item in claimed {
+        let outcome = send_one(f, token, &item, now, stop).await?;
+        match outcome {
+            Outcome::Sent => report.sent += 1,
+            Outcome::Skipped => report.skipped += 1,
+            Outcome::Retried => report.retried += 1,
+            Outcome::Failed => report.failed += 1,
+            Outcome::LostClaim => report.lost_claims += 1,
+            Outcome::Stopped => return Ok(report),
+        }
+    }
+    Ok(report)
+}
+
+enum Outcome {
+    Sent,
+    Skipped,
+    Retried,
+    Failed,
+    LostClaim,
+    Stopped,
+}
+
+fn settle(item: &Outgoing, token: &str, from: SendState, to: SendState, at: Timestamp) -> Settle {
+    Settle {
+        id: item.id.clone(),
+        token: token.to_owned(),
+        from,
+        to,
+        due_at: None,
+        message_id: None,
+        at,
+    }
+}
+
+async fn send_one<S: Store, M: Mailer>(
+    f: &Functions<S, M>,
+    token: &str,
+    item: &Outgoing,
+    now: Timestamp,
+    stop: StopAt,
+) -> StoreResult<Outcome> {
+    let settings = f.settings();
+    let supporter = f.store.supporter(&item.email).await?;
+    let email = supporter.as_ref().and_then(|supporter| {
+        (supporter.status == EmailStatus::Confirmed)
+            .then(|| compose(&settings, &item.template, supporter, None, now, Vec::new()))
+            .flatten()
+    });
+    let Some(email) = email else {
+        let skip = settle(item, token, SendState::Claimed, SendState::Skipped, now);
+        f.store.settle(skip).await?;
+        log("skipped", item);
+        return Ok(Outcome::Skipped);
+    };
+    let handed = settle(item, token, SendState::Claimed, SendState::Sending, now);
+    if !f.store.settle(handed).await? {
+        return Ok(Outcome::LostClaim);
+    }
+    if stop == StopAt::AfterSending {
+        return Ok(Outcome::Stopped);
+    }
+    match f.mailer.send(&email).await {
+        Ok(message_id) => {
+            if stop == StopAt::AfterMailer {
+                return Ok(Outcome::Stopped);
+            }
+            let sent = Settle {
+                message_id: Some(message_id),
+                ..settle(item, token, SendState::Sending, SendState::Sent, now)
+            };
+            f.store.settle(sent).await?;
+            log("sent", item);
+            Ok(Outcome::Sent)
+        }
+        Err(MailError::Transient(_)) => {
+            let later = Settle {
+                due_at: Some(now + backoff(item.attempts)),
+                ..settle(item, token, SendState::Sending, SendState::Queued, now)
+            };
+            f.store.settle(later).await?;
+            log("retry", item);
+            Ok(Outcome::Retried)
+        }
+        Err(MailError::Permanent(_)) => {
+            let refused = settle(item, token, SendState::Sending, SendState::Failed, now);
+            f.store.settle(refused).await?;
+            log("failed", item);
+            Ok(Outcome::Failed)
+        }
+    }
+}
+
+fn log(outcome: &str, item: &Outgoing) {
+    // The queue id names the automation or broadcast and the address: only
+    // its template and outcome are logged.
+    println!(
+        "{{\"level\":\"info\",\"what\":\"send\",\"template\":{:?},\"outcome\":\"{outcome}\"}}",
+        item.template
+    );
+}
