@@ -59,8 +59,16 @@ class Template(unittest.TestCase):
         self.assertEqual(waitlist["IndexName"], "waitlist")
         self.assertEqual(waitlist["KeySchema"][1]["AttributeName"], "waitlist_position")
         self.assertEqual(waitlist["Projection"], {"ProjectionType": "ALL"})
+        (queue,) = properties["GlobalSecondaryIndexes"]
+        self.assertEqual(queue["IndexName"], "queue")
+        self.assertEqual(
+            [k["AttributeName"] for k in queue["KeySchema"]], ["queue", "queue_key"]
+        )
+        self.assertEqual(queue["Projection"], {"ProjectionType": "ALL"})
         types = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
-        self.assertEqual(types, {"pk": "S", "sk": "S", "waitlist_position": "N"})
+        self.assertEqual(
+            types, {"pk": "S", "sk": "S", "waitlist_position": "N", "queue": "S", "queue_key": "S"}
+        )
         self.assertEqual(properties["TimeToLiveSpecification"], {"AttributeName": "expires_at", "Enabled": True})
         self.assertTrue(properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"])
         sse = properties["SSESpecification"]
