@@ -253,3 +253,82 @@ fn new_creates_the_example_campaign_which_builds_cleanly() {
     let again = estrade(&["new", dir.to_str().unwrap()]);
     assert!(!again.status.success(), "new never writes into a campaign");
 }
+
+#[test]
+fn campaign_emails_and_automations_reach_the_manifest() {
+    let root = fixture("emails");
+    let checked = estrade(&["check", "--root", root.to_str().unwrap()]);
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    let out = tempfile::tempdir().unwrap();
+    let built = estrade(&[
+        "build",
+        "--root",
+        root.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    assert!(
+        !out.path().join("automations").exists(),
+        "automations are not published"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(out.path(), "_estrade/manifest.json")).unwrap();
+    let letter = &manifest["emails"]["housing-letter"];
+    assert_eq!(letter["send_at"], "2099-03-14T17:00:00Z", "Paris time");
+    assert_eq!(letter["audience"]["within"]["of"]["name"], "Valenciennes");
+    assert!(letter["audience"]["within"]["of"]["lat"].is_f64());
+    let follow_up = &manifest["emails"]["follow-up"];
+    assert_eq!(follow_up["from_name"], "Jane's team");
+    assert_eq!(follow_up["reply_to"], "team@jane.example");
+    assert!(
+        follow_up["text"]
+            .as_str()
+            .unwrap()
+            .contains("{nearest_events}")
+    );
+    let welcome = &manifest["automations"][0];
+    assert_eq!(welcome["id"], "welcome");
+    assert_eq!(welcome["trigger"], serde_json::json!({ "form": "signup" }));
+    assert_eq!(
+        welcome["steps"][0],
+        serde_json::json!({ "id": "wait-a-day", "wait": "1d" })
+    );
+    assert_eq!(
+        welcome["steps"][1]["if"]["any"][1]["not"]["within"]["of"]["name"],
+        "Valenciennes"
+    );
+}
+
+#[test]
+fn check_reports_every_email_and_automation_mistake() {
+    let root = fixture("broken-emails");
+    let result = estrade(&["check", "--root", root.to_str().unwrap()]);
+    assert_eq!(result.status.code(), Some(1));
+    assert_eq!(
+        text(&result.stderr),
+        "\
+error: content/automations/onboarding.yaml:1: trigger: tag_added: `sport` is not an interest declared in campaign.yaml; declared: housing
+error: content/automations/onboarding.yaml:3: step `first`: send: there is no email `nowhere`: write `content/emails/nowhere.md`
+error: content/automations/onboarding.yaml:5: step `check`: then: no step has the id `gone`; the steps are first, check, first
+error: content/automations/onboarding.yaml:8: step `first`: `parking` is not an interest declared in campaign.yaml; declared: housing
+error: content/automations/onboarding.yaml:8: step `first`: another step has this id: each step needs its own, since a supporter's place is kept by it
+error: content/automations/twice.yaml:3:3: steps: step `both` does two things (`send` and `stop`): make them two steps, each with its own id
+error: content/automations/typo.yaml:3:3: steps: step `pause`: wait: `2 days` is not a duration; write a whole number and a unit, like `90m`, `48h`, `2d` or `1w`
+error: content/automations/unknown-key.yaml:4:5: steps[0]: unknown field `sned`, expected one of `id`, `send`, `wait`, `if`, `then`, `else`, `add_tag`, `remove_tag`, `stop`
+  hint: check the spelling; keys of your own go under `extra:`
+error: content/emails/letter.md:3: front matter: audience: `housnig` is not an interest declared in campaign.yaml; declared: housing
+error: content/emails/letter.md:3: front matter: audience: within: no French commune is called `Atlantis`; check the spelling, or give coordinates: `of: { lat: 50.36, lon: 3.52 }`
+error: content/emails/letter.md:6: front matter: send_at: `next tuesday` is not a date; write it like `2026-09-14` or `2026-09-14 18:30`
+error: content/emails/letter.md:10:7: `{event_title}` is filled only in the RSVP emails, which are about one event
+  hint: this email's places are {hello}, {first_name}, {site_title}, {site_url}, {signature}, {confirm_url}, {unsubscribe_url}, {share_url}, {nearest_events}
+error: content/emails/note.md:3: a send time needs an audience to send to
+  hint: add `audience: {}` for every confirmed supporter, or narrow it, like `audience: { tags: [logement] }`
+error: content/emails/welcome.md:3: `welcome` is sent by the forms, to one supporter at a time: it takes no `audience`
+  hint: write a broadcast as an email of its own, like `content/emails/lettre-mars.md`
+error: content/emails/welcome.md:5:18: unknown place `{frist_name}`
+  hint: this email's places are {hello}, {first_name}, {site_title}, {site_url}, {signature}, {confirm_url}, {unsubscribe_url}, {share_url}
+15 problems found
+"
+    );
+}

@@ -52,8 +52,8 @@ pub struct Automation {
 }
 
 /// What puts a supporter into an automation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// `form: signup`: a form was submitted (`signup`, `volunteer`, `rsvp`).
     Form(FormName),
@@ -119,7 +119,7 @@ pub enum Action {
 
 /// What an `if` step tests about the supporter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "RawCondition", into = "RawCondition")]
 pub enum Condition {
     /// `has_rsvp: true`: holds a seat (or a waitlist place) at an event to
     /// come; `false`: holds none.
@@ -155,14 +155,16 @@ impl Condition {
 /// A mistake in an automation, about one step or the whole file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutomationProblem {
-    pub step: Option<String>,
+    /// The step's id, and its position among the steps (ids may repeat,
+    /// which is itself a problem).
+    pub step: Option<(String, usize)>,
     pub message: String,
 }
 
 impl fmt::Display for AutomationProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.step {
-            Some(step) => write!(f, "step `{step}`: {}", self.message),
+            Some((step, _)) => write!(f, "step `{step}`: {}", self.message),
             None => f.write_str(&self.message),
         }
     }
@@ -260,20 +262,21 @@ impl Automation {
             file_problem("an automation needs at least one step under `steps:`".to_owned());
         }
         let mut seen = BTreeSet::new();
-        for step in &self.steps {
+        for (position, step) in self.steps.iter().enumerate() {
             if !seen.insert(step.id.as_str()) {
-                file_problem(format!(
-                    "two steps have the id `{}`: each step needs its own, since a \
-                     supporter's place is kept by it",
-                    step.id
-                ));
+                problems.push(AutomationProblem {
+                    step: Some((step.id.clone(), position)),
+                    message: "another step has this id: each step needs its own, since a \
+                              supporter's place is kept by it"
+                        .to_owned(),
+                });
             }
         }
         let ids: Vec<String> = self.steps.iter().map(|s| s.id.clone()).collect();
-        for step in &mut self.steps {
+        for (position, step) in self.steps.iter_mut().enumerate() {
             let mut problem = |message: String| {
                 problems.push(AutomationProblem {
-                    step: Some(step.id.clone()),
+                    step: Some((step.id.clone(), position)),
                     message,
                 })
             };
@@ -319,10 +322,10 @@ impl Automation {
             }
         }
         if problems.is_empty()
-            && let Some(step) = self.loop_without_wait()
+            && let Some(position) = self.loop_without_wait()
         {
             problems.push(AutomationProblem {
-                step: Some(step),
+                step: Some((self.steps[position].id.clone(), position)),
                 message: "this step can come back to itself with no `wait` on the way, so it \
                           would run without end: put a `wait` step in the loop"
                     .to_owned(),
@@ -332,7 +335,7 @@ impl Automation {
     }
 
     /// A step on a cycle of steps none of which waits, if there is one.
-    fn loop_without_wait(&self) -> Option<String> {
+    fn loop_without_wait(&self) -> Option<usize> {
         let position: BTreeMap<&str, usize> = self
             .steps
             .iter()
@@ -373,7 +376,7 @@ impl Automation {
                 if let Some(&target) = next.get(*index) {
                     *index += 1;
                     match state[target] {
-                        1 => return Some(self.steps[target].id.clone()),
+                        1 => return Some(target),
                         0 => {
                             state[target] = 1;
                             let further = successors(target);
@@ -578,6 +581,131 @@ impl From<Step> for RawStep {
             Action::Stop => raw.stop = Some(true),
         }
         raw
+    }
+}
+
+/// A condition as written: a map with one key, read without YAML tags.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCondition {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    has_rsvp: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    has_tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    within: Option<Within>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not: Option<Box<Condition>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    all: Option<Vec<Condition>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    any: Option<Vec<Condition>>,
+}
+
+impl TryFrom<RawCondition> for Condition {
+    type Error = String;
+
+    fn try_from(raw: RawCondition) -> Result<Condition, String> {
+        let given: Vec<&str> = [
+            ("has_rsvp", raw.has_rsvp.is_some()),
+            ("has_tag", raw.has_tag.is_some()),
+            ("within", raw.within.is_some()),
+            ("not", raw.not.is_some()),
+            ("all", raw.all.is_some()),
+            ("any", raw.any.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, present)| present.then_some(key))
+        .collect();
+        if let [first, second, ..] = given.as_slice() {
+            return Err(format!(
+                "a condition tests one thing: to test `{first}` and `{second}` together, write \
+                 `all: [{{ {first}: ... }}, {{ {second}: ... }}]`"
+            ));
+        }
+        let condition = if let Some(wanted) = raw.has_rsvp {
+            Condition::HasRsvp(wanted)
+        } else if let Some(tag) = raw.has_tag {
+            Condition::HasTag(tag.trim().to_owned())
+        } else if let Some(within) = raw.within {
+            Condition::Within(within)
+        } else if let Some(inner) = raw.not {
+            Condition::Not(inner)
+        } else if let Some(all) = raw.all {
+            Condition::All(all)
+        } else if let Some(any) = raw.any {
+            Condition::Any(any)
+        } else {
+            return Err(
+                "an empty condition: write one of `has_rsvp`, `has_tag`, `within`, \
+                        `not`, `all` or `any`"
+                    .to_owned(),
+            );
+        };
+        Ok(condition)
+    }
+}
+
+impl From<Condition> for RawCondition {
+    fn from(condition: Condition) -> RawCondition {
+        let mut raw = RawCondition::default();
+        match condition {
+            Condition::HasRsvp(wanted) => raw.has_rsvp = Some(wanted),
+            Condition::HasTag(tag) => raw.has_tag = Some(tag),
+            Condition::Within(within) => raw.within = Some(within),
+            Condition::Not(inner) => raw.not = Some(inner),
+            Condition::All(all) => raw.all = Some(all),
+            Condition::Any(any) => raw.any = Some(any),
+        }
+        raw
+    }
+}
+
+/// The map form of a trigger: `form: signup`, `tag_added: x`, `rsvp: any`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrigger {
+    #[serde(default)]
+    form: Option<FormName>,
+    #[serde(default)]
+    tag_added: Option<String>,
+    #[serde(default)]
+    rsvp: Option<EventChoice>,
+}
+
+impl<'de> Deserialize<'de> for Trigger {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+        const EXPECTED: &str = "`confirmed`, `form: <signup, volunteer or rsvp>`, \
+                                `tag_added: <interest>` or `rsvp: <any or an event>`";
+        struct TriggerVisitor;
+        impl<'de> Visitor<'de> for TriggerVisitor {
+            type Value = Trigger;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Trigger, E> {
+                match value.trim() {
+                    "confirmed" => Ok(Trigger::Confirmed),
+                    other => Err(E::custom(format!(
+                        "`{other}` is not a trigger; write {EXPECTED}"
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Trigger, A::Error> {
+                let raw = RawTrigger::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                match (raw.form, raw.tag_added, raw.rsvp) {
+                    (Some(form), None, None) => Ok(Trigger::Form(form)),
+                    (None, Some(tag), None) => Ok(Trigger::TagAdded(tag.trim().to_owned())),
+                    (None, None, Some(event)) => Ok(Trigger::Rsvp(event)),
+                    _ => Err(de::Error::custom(format!(
+                        "a trigger is one of {EXPECTED}; to start on several, write one \
+                         automation for each"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(TriggerVisitor)
     }
 }
 

@@ -119,6 +119,25 @@ pub fn places_of(name: &str) -> Vec<&'static str> {
     places
 }
 
+/// What `{nearest_events}` shows: one event a line, its title, local date
+/// and place, then its address on a line of its own (links in the HTML part
+/// are left to mail apps, which make them clickable).
+pub fn list_events(events: &[&Event], lang: &str) -> String {
+    let mut list = String::new();
+    for event in events {
+        let local = event.local_start().datetime();
+        let when =
+            crate::dates::format(local, "datetime", lang).unwrap_or_else(|| local.to_string());
+        list.push_str(&format!("- {}, {when}", event.title));
+        let place = event.place();
+        if !place.is_empty() {
+            list.push_str(&format!(", {place}"));
+        }
+        list.push_str(&format!("\n  {}\n", event.url));
+    }
+    list.trim_end().to_owned()
+}
+
 /// A filled email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilledEmail {
@@ -220,6 +239,50 @@ mod tests {
             filled.text,
             "Bonjour <Ana & Co>\nhttps://x.fr/api/confirm?token=a.b&x=1"
         );
+    }
+
+    #[test]
+    fn line_breaks_of_a_value_are_kept_in_html() {
+        let template = EmailTemplate {
+            subject: "{nearest_events}".into(),
+            html: "<p>{nearest_events}</p>".into(),
+            text: "{nearest_events}".into(),
+            ..EmailTemplate::default()
+        };
+        let values = BTreeMap::from([("nearest_events", "- A & B\n  https://x.fr/a/".to_owned())]);
+        let filled = template.fill(&values);
+        assert_eq!(filled.html, "<p>- A &amp; B<br>\n  https://x.fr/a/</p>");
+        assert_eq!(filled.text, "- A & B\n  https://x.fr/a/");
+    }
+
+    #[test]
+    fn places_and_marketing_follow_the_kind_of_email() {
+        assert!(!is_marketing("confirm") && !is_marketing("rsvp-promoted"));
+        assert!(is_marketing("welcome") && is_marketing("lettre-ecologie"));
+        assert!(places_of("rsvp-confirmed").contains(&"cancel_url"));
+        assert!(!places_of("welcome").contains(&"nearest_events"));
+        assert!(places_of("lettre-ecologie").contains(&"nearest_events"));
+        assert!(!places_of("lettre-ecologie").contains(&"event_title"));
+    }
+
+    #[test]
+    fn nearest_events_are_listed_one_a_line() {
+        let event: Event = serde_json::from_value(serde_json::json!({
+            "id": "/agenda/anzin/", "title": "Réunion à Anzin",
+            "url": "https://claire.example/agenda/anzin/",
+            "start": "2027-02-06T09:00:00Z", "end": "2027-02-06T11:00:00Z",
+            "timezone": "Europe/Paris", "venue": "Salle des fêtes", "address": null,
+            "postcode": "59410", "city": "Anzin", "country": "FR", "coordinates": null,
+            "capacity": null, "rsvp": true, "online_url": null, "summary": "",
+        }))
+        .unwrap();
+        let line = "- Réunion à Anzin, samedi 6\u{a0}février 2027 à\u{a0}10\u{a0}h, Salle des \
+                    fêtes, 59410 Anzin\n  https://claire.example/agenda/anzin/";
+        assert_eq!(
+            list_events(&[&event, &event], "fr"),
+            format!("{line}\n{line}")
+        );
+        assert_eq!(list_events(&[], "fr"), "");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! link and image against what was published.
 
 pub mod assets;
+pub mod automations;
 pub mod config;
 pub mod content;
 pub use estrade_domain::dates;

@@ -8,9 +8,9 @@ use crate::output::Output;
 use crate::templates::{Strings, Templates, template_error};
 use crate::theme::ThemeFiles;
 use crate::{config, render, shortcodes};
-use estrade_domain::CampaignConfig;
 use estrade_domain::forms::{FormName, SMS_CONSENT, SMS_FIELD};
 use estrade_domain::manifest::{ConsentText, Manifest};
+use estrade_domain::{CampaignConfig, Event};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
@@ -114,8 +114,14 @@ impl Site {
                 sources: &Default::default(),
                 shortcode: &shortcode,
             };
-            let (content, found) = content::load(root, options.drafts, &ctx);
+            let (mut content, found) = content::load(root, options.drafts, &ctx);
             content_problems.extend(found);
+            // Automations are read for the functions, never published.
+            let automations = format!("content/{}", crate::automations::FOLDER);
+            content
+                .assets
+                .retain(|a| !a.published.starts_with(crate::automations::FOLDER));
+            content.pages.retain(|p| !p.file.starts_with(&automations));
             content
         };
         match templates {
@@ -211,7 +217,16 @@ impl Site {
     /// What the form functions need of this build (see
     /// [`estrade_domain::manifest`]), and the problems met rendering it.
     pub fn manifest(&self) -> (Manifest, Vec<Diagnostic>) {
-        let (emails, problems) = crate::emails::render_all(self);
+        let events: Vec<Event> = self
+            .content
+            .pages
+            .iter()
+            .filter_map(|p| p.event.clone())
+            .collect();
+        let emails = crate::emails::render_all(self, &events);
+        let mut problems = emails.problems;
+        let (automations, found) = crate::automations::load_all(self, &emails.names, &events);
+        problems.extend(found);
         // Each form's consent to email, and the text-message consent.
         let texts = FormName::ALL
             .into_iter()
@@ -241,15 +256,11 @@ impl Site {
         let manifest = Manifest {
             build,
             config: (*self.config).clone(),
-            events: self
-                .content
-                .pages
-                .iter()
-                .filter_map(|p| p.event.clone())
-                .collect(),
+            events,
             consent,
-            emails,
+            emails: emails.templates,
             stylesheet: self.assets.url("css/site.css").map(str::to_owned),
+            automations,
         };
         (manifest, problems)
     }

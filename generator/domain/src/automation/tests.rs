@@ -160,8 +160,8 @@ fn validation_names_each_mistake() {
         [
             "trigger: tag_added: `transport` is not an interest declared in campaign.yaml; \
              declared: ecologie, logement",
-            "two steps have the id `a`: each step needs its own, since a supporter's place \
-             is kept by it",
+            "step `a`: another step has this id: each step needs its own, since a supporter's \
+             place is kept by it",
             "step `a`: send: there is no email `merci-typo`: write `content/emails/merci-typo.md`",
             "step `a`: send: `confirm` is sent by the forms themselves; an automation sends \
              the campaign's own emails",
