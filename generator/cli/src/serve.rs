@@ -4,6 +4,8 @@
 //! disk. A build that fails keeps the last good one served and shows the
 //! problems over the page.
 
+mod email_preview;
+
 use crate::functions::{DataDir, LocalFunctions, manifest_of, settings_for};
 use crate::outbox_view;
 use axum::Router;
@@ -94,6 +96,9 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     println!(
         "Forms post to http://{address}/api/; emails land in http://{address}/__estrade/outbox"
     );
+    println!(
+        "Every email of the site, filled for a sample supporter: http://{address}/__estrade/emails"
+    );
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, service)
         .with_graceful_shutdown(async {
@@ -111,6 +116,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/__estrade/outbox", get(outbox_list))
         .route("/__estrade/outbox/{file}", get(outbox_message))
         .route("/__estrade/outbox/{file}/html", get(outbox_html))
+        .route("/__estrade/emails", get(emails_list))
+        .route("/__estrade/emails/{name}", get(email_show))
+        .route("/__estrade/emails/{name}/html", get(email_html))
         .route("/api/{*rest}", axum::routing::any(api))
         .fallback(get(static_file))
         .with_state(shared)
@@ -194,6 +202,25 @@ async fn outbox_html(
     UrlPath(file): UrlPath<String>,
 ) -> Response {
     outbox_view::html_part(&shared.data.outbox(), &file)
+}
+
+/// The manifest of the last good build, its links pointing here.
+fn served_manifest(shared: &Shared) -> Option<estrade_domain::manifest::Manifest> {
+    let mut manifest = manifest_of(&shared.site.read().unwrap_or_else(|p| p.into_inner()))?;
+    manifest.config.base_url = shared.site_url.clone();
+    Some(manifest)
+}
+
+async fn emails_list(State(shared): State<Arc<Shared>>) -> Response {
+    email_preview::list(served_manifest(&shared))
+}
+
+async fn email_show(State(shared): State<Arc<Shared>>, UrlPath(name): UrlPath<String>) -> Response {
+    email_preview::show(served_manifest(&shared), &name)
+}
+
+async fn email_html(State(shared): State<Arc<Shared>>, UrlPath(name): UrlPath<String>) -> Response {
+    email_preview::html(served_manifest(&shared), &name)
 }
 
 fn succeeded(shared: &Shared, pages: Option<Vec<String>>) {

@@ -153,3 +153,65 @@ fn serve_rebuilds_on_edit_and_shows_a_failed_build() {
             .contains("More about post 2.")
     );
 }
+
+#[test]
+fn serve_previews_every_email_with_a_sample_supporter() {
+    let site = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/emails"),
+        site.path(),
+    );
+    let port = free_port();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_estrade"))
+            .args([
+                "serve",
+                "--root",
+                site.path().to_str().unwrap(),
+                "--port",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let list = loop {
+        if let Some(answer) = get(port, "/__estrade/emails") {
+            break answer;
+        }
+        assert!(Instant::now() < deadline, "serve did not answer");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(list.0, 200, "{}", list.1);
+    for expected in [
+        "href=\"/__estrade/emails/confirm\"",
+        "transactional (sent by the forms)",
+        "<td>automation (welcome)</td>",
+        "broadcast to confirmed · tags housing · within 50 km of Valenciennes · départements \
+         59; sent at 2099-03-14T17:00:00Z",
+    ] {
+        assert!(list.1.contains(expected), "{expected} in {}", list.1);
+    }
+    let (status, follow_up) = get(port, "/__estrade/emails/follow-up").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        follow_up.contains("Camille, meet us near you"),
+        "{follow_up}"
+    );
+    assert!(
+        follow_up.contains("- Town meeting, "),
+        "nearest events listed"
+    );
+    assert!(follow_up.contains("Jane&#39;s team &lt;contact@example.org&gt;"));
+    let (status, html) = get(port, "/__estrade/emails/follow-up/html").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("content-security-policy: script-src 'none'"),
+        "{html}"
+    );
+    assert!(html.contains("Hello Camille,"), "{html}");
+    assert!(!html.contains("{nearest_events}"));
+    assert_eq!(get(port, "/__estrade/emails/nope").unwrap().0, 404);
+}
