@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::CampaignConfig;
+use std::collections::BTreeSet;
 
 fn config(double_opt_in: bool) -> CampaignConfig {
     let mut config: CampaignConfig = serde_json::from_value(serde_json::json!({
