@@ -3,6 +3,7 @@
 //! Lambda binary serves it through `lambda_http`; `estrade serve` mounts
 //! it at `/api` over the embedded store and the outbox.
 
+pub mod automations;
 pub mod contract;
 pub mod http;
 pub mod mail_events;

@@ -7,11 +7,13 @@
 //! carries the one-click unsubscribe headers, and is skipped for anyone
 //! unsubscribed, bounced or complaining when its time comes.
 
+use crate::automations;
 use crate::http::Functions;
 use crate::http::compose::compose;
 use crate::mailer::{MailError, Mailer};
-use crate::queue::{Outgoing, SendState, Settle};
+use crate::queue::{Outgoing, SendState, Settle, Source};
 use crate::store::{Store, StoreResult};
+use estrade_domain::automation::Action;
 use estrade_domain::supporter::EmailStatus;
 use jiff::{SignedDuration, Timestamp};
 
@@ -33,6 +35,8 @@ pub struct SendReport {
     pub unknown: usize,
     /// Lost to another sender between claim and send (its lease ended).
     pub lost_claims: usize,
+    /// Automation steps that send nothing (a condition after a wait), run.
+    pub continued: usize,
 }
 
 /// Where a run stops, so a test can play a sender killed at each step.
@@ -79,26 +83,42 @@ pub async fn send_due_until<S: Store, M: Mailer>(
         report.unknown += 1;
         log("unknown", &stalled);
     }
-    let claimed = f.store.claim_due(now, now + LEASE, token, limit).await?;
-    report.claimed = claimed.len();
-    if stop == StopAt::AfterClaim {
-        return Ok(report);
-    }
-    for item in claimed {
-        let outcome = send_one(f, token, &item, now, stop).await?;
-        match outcome {
-            Outcome::Sent => report.sent += 1,
-            Outcome::Skipped => report.skipped += 1,
-            Outcome::Retried => report.retried += 1,
-            Outcome::Failed => report.failed += 1,
-            Outcome::LostClaim => report.lost_claims += 1,
-            Outcome::Stopped => return Ok(report),
+    // A step run may queue the next one, due now: a few rounds take it in
+    // the same run.
+    for _ in 0..ROUNDS {
+        let room = limit.saturating_sub(report.claimed);
+        if room == 0 {
+            break;
+        }
+        let claimed = f.store.claim_due(now, now + LEASE, token, room).await?;
+        if claimed.is_empty() {
+            break;
+        }
+        report.claimed += claimed.len();
+        if stop == StopAt::AfterClaim {
+            return Ok(report);
+        }
+        for item in claimed {
+            let outcome = send_one(f, token, &item, now, stop).await?;
+            match outcome {
+                Outcome::Sent => report.sent += 1,
+                Outcome::Skipped => report.skipped += 1,
+                Outcome::Retried => report.retried += 1,
+                Outcome::Failed => report.failed += 1,
+                Outcome::LostClaim => report.lost_claims += 1,
+                Outcome::Continued => report.continued += 1,
+                Outcome::Stopped => return Ok(report),
+            }
         }
     }
     Ok(report)
 }
 
+/// Claim rounds in one run at most.
+const ROUNDS: usize = 4;
+
 enum Outcome {
+    Continued,
     Sent,
     Skipped,
     Retried,
@@ -127,13 +147,60 @@ async fn send_one<S: Store, M: Mailer>(
     stop: StopAt,
 ) -> StoreResult<Outcome> {
     let settings = f.settings();
-    let supporter = f.store.supporter(&item.email).await?;
-    let email = supporter.as_ref().and_then(|supporter| {
-        (supporter.status == EmailStatus::Confirmed)
-            .then(|| compose(&settings, &item.template, supporter, None, now, Vec::new()))
-            .flatten()
-    });
-    let Some(email) = email else {
+    let supporter = f
+        .store
+        .supporter(&item.email)
+        .await?
+        .filter(|supporter| supporter.status == EmailStatus::Confirmed);
+    // An automation's step is read from the build current now: an edited
+    // email or automation applies to everyone still on their way.
+    let step = match &item.source {
+        Source::Automation { automation, step } => {
+            let found = settings
+                .manifest
+                .automations
+                .iter()
+                .find(|a| &a.id == automation)
+                .and_then(|a| a.step(step).map(|s| (a, s)));
+            match found {
+                Some(found) => Some(found),
+                None => {
+                    let skip = settle(item, token, SendState::Claimed, SendState::Skipped, now);
+                    f.store.settle(skip).await?;
+                    log("step-gone", item);
+                    return Ok(Outcome::Skipped);
+                }
+            }
+        }
+        Source::Broadcast { .. } => None,
+    };
+    let template = match step.map(|(_, step)| &step.action) {
+        Some(Action::Send(template)) => template.as_str(),
+        Some(_) => "",
+        None => item.template.as_str(),
+    };
+    let Some(supporter) = supporter else {
+        let skip = settle(item, token, SendState::Claimed, SendState::Skipped, now);
+        f.store.settle(skip).await?;
+        log("skipped", item);
+        return Ok(Outcome::Skipped);
+    };
+    if let Some((automation, step)) = step {
+        let run = automations::run_of(item);
+        if template.is_empty() {
+            // Nothing to send: run the step (and those after it that take
+            // no time), then the item is done.
+            automations::walk(f, automation, Some(step), &item.email, run, now).await?;
+            let ran = settle(item, token, SendState::Claimed, SendState::Sent, now);
+            f.store.settle(ran).await?;
+            return Ok(Outcome::Continued);
+        }
+        // The next step is queued before this email is handed over, so a
+        // stop after the mailer cannot leave the supporter stranded.
+        let next = automation.after(step, false);
+        automations::walk(f, automation, next, &item.email, run, now).await?;
+    }
+    let Some(email) = compose(&settings, template, &supporter, None, now, Vec::new()) else {
         let skip = settle(item, token, SendState::Claimed, SendState::Skipped, now);
         f.store.settle(skip).await?;
         log("skipped", item);

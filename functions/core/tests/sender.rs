@@ -39,8 +39,10 @@ async fn harness() -> (Harness, Clock) {
                 html: "<p>{hello} Venez !</p><p><a href=\"%7Bunsubscribe_url%7D\">stop</a></p>"
                     .to_owned(),
                 text: "{hello} Venez !\n{unsubscribe_url}".to_owned(),
+                ..Default::default()
             },
         );
+        manifest.automations.push(invite_automation());
     })
     .await;
     let ana = SupporterUpdate {
@@ -217,4 +219,91 @@ async fn unsubscribed_bounced_and_unknown_people_are_skipped() {
         let state = store.outgoing(&item.id).await.unwrap().unwrap().state;
         assert_eq!(state, SendState::Skipped, "{}", item.email);
     }
+}
+
+/// The campaign's welcome automation, as `content/automations/*.yaml`
+/// describes it (JSON here, the same shape).
+/// The one-step automation the queue items of the first tests belong to.
+fn invite_automation() -> estrade_domain::automation::Automation {
+    let file: estrade_domain::automation::AutomationFile = serde_json::from_str(
+        r#"{ "trigger": "confirmed", "steps": [{ "id": "invite", "send": "invitation" }] }"#,
+    )
+    .unwrap();
+    estrade_domain::automation::Automation::new("bienvenue", file)
+}
+
+fn welcome_automation() -> estrade_domain::automation::Automation {
+    let file: estrade_domain::automation::AutomationFile = serde_json::from_str(
+        r#"{
+            "trigger": "confirmed",
+            "steps": [
+                { "id": "merci", "send": "merci" },
+                { "id": "pause", "wait": "48h" },
+                { "id": "deja-inscrite", "if": { "has_rsvp": true }, "then": "fin" },
+                { "id": "invitation", "send": "invitation" },
+                { "id": "fin", "stop": true }
+            ]
+        }"#,
+    )
+    .unwrap();
+    estrade_domain::automation::Automation::new("bienvenue", file)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supporter_who_confirms_is_thanked_then_invited_48_hours_later() {
+    let seconds = Arc::new(AtomicI64::new(START));
+    let h = Harness::with_clock(seconds.clone(), |manifest| {
+        for (name, subject) in [("merci", "Merci !"), ("invitation", "Une réunion")] {
+            manifest.emails.insert(
+                name.to_owned(),
+                EmailTemplate {
+                    subject: subject.to_owned(),
+                    html: "<p>{hello}</p><a href=\"%7Bunsubscribe_url%7D\">x</a>".to_owned(),
+                    text: "{hello}\n{nearest_events}\n{unsubscribe_url}".to_owned(),
+                    ..Default::default()
+                },
+            );
+        }
+        manifest.automations.push(welcome_automation());
+    })
+    .await;
+    let clock = Clock(seconds);
+    h.post(
+        "/api/signup",
+        "email=ana%40example.org&first_name=Ana",
+        &[harness::ORIGIN],
+    )
+    .await;
+    assert_eq!(
+        run(&h, "before-confirming").await.sent,
+        0,
+        "not confirmed yet"
+    );
+    let confirm = h.only_email().link("/api/confirm?token=");
+    h.get(&confirm).await;
+    let subjects = |h: &Harness| -> Vec<String> {
+        let mut subjects: Vec<String> = h.emails().into_iter().map(|m| m.subject).collect();
+        subjects.reverse();
+        subjects
+    };
+    assert_eq!(run(&h, "at-once").await.sent, 1);
+    assert_eq!(subjects(&h).last().map(String::as_str), Some("Merci !"));
+    let before = h.emails().len();
+
+    clock.set(SignedDuration::from_hours(48) - SignedDuration::from_mins(1));
+    assert_eq!(run(&h, "47h59").await.claimed, 0, "nothing before 48 hours");
+    clock.set(SignedDuration::from_hours(48));
+    let report = run(&h, "48h").await;
+    assert_eq!((report.continued, report.sent), (1, 1), "{report:?}");
+    assert_eq!(subjects(&h).last().map(String::as_str), Some("Une réunion"));
+    let invitation = h.emails().into_iter().find(|m| m.subject == "Une réunion");
+    let text = invitation.map(|m| m.text).unwrap_or_default();
+    assert!(
+        text.contains("- Future rally; with, punctuation, ")
+            && text.contains("/events/future-rally/"),
+        "the upcoming event is listed: {text}"
+    );
+    clock.set(SignedDuration::from_hours(72));
+    assert_eq!(run(&h, "later").await, SendReport::default(), "once");
+    assert_eq!(h.emails().len(), before + 1);
 }

@@ -119,6 +119,39 @@ pub fn places_of(name: &str) -> Vec<&'static str> {
     places
 }
 
+/// The events `{nearest_events}` lists for a supporter living at `home`:
+/// up to `count` events not yet over, the nearest first (events with no
+/// known place, such as online ones, after those with one, soonest first);
+/// soonest first when the supporter's place is unknown.
+pub fn nearest_events(
+    events: &[Event],
+    home: Option<crate::geo::Point>,
+    now: Timestamp,
+    count: usize,
+) -> Vec<&Event> {
+    let mut upcoming: Vec<(f64, &Event)> = events
+        .iter()
+        .filter(|event| event.end > now)
+        .map(|event| {
+            let distance = home
+                .zip(event_point(event))
+                .map_or(f64::INFINITY, |(a, b)| crate::geo::distance_km(a, b));
+            (distance, event)
+        })
+        .collect();
+    upcoming.sort_by(|(da, a), (db, b)| da.total_cmp(db).then(a.start.cmp(&b.start)));
+    upcoming.into_iter().take(count).map(|(_, e)| e).collect()
+}
+
+/// Where an event takes place: its coordinates, else its postcode's point.
+fn event_point(event: &Event) -> Option<crate::geo::Point> {
+    match &event.coordinates {
+        Some(c) => crate::geo::Point::checked(c.lat, c.lon),
+        None => crate::audience::Location::of(Some(&event.country), event.postcode.as_deref())
+            .map(|l| l.point),
+    }
+}
+
 /// What `{nearest_events}` shows: one event a line, its title, local date
 /// and place, then its address on a line of its own (links in the HTML part
 /// are left to mail apps, which make them clickable).
@@ -283,6 +316,67 @@ mod tests {
             format!("{line}\n{line}")
         );
         assert_eq!(list_events(&[], "fr"), "");
+    }
+
+    #[test]
+    fn the_nearest_events_come_first_then_placeless_ones_then_none_over() {
+        let event = |id: &str, postcode: Option<&str>, start: &str, end: &str| -> Event {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "title": id, "url": format!("https://claire.example{id}"),
+                "start": start, "end": end, "timezone": "Europe/Paris", "venue": null,
+                "address": null, "postcode": postcode, "city": null, "country": "FR",
+                "coordinates": null, "capacity": null, "rsvp": true, "online_url": null,
+                "summary": "",
+            }))
+            .unwrap()
+        };
+        let events = [
+            event(
+                "/marseille/",
+                Some("13001"),
+                "2027-01-10T09:00:00Z",
+                "2027-01-10T11:00:00Z",
+            ),
+            event(
+                "/en-ligne/",
+                None,
+                "2027-01-05T18:00:00Z",
+                "2027-01-05T19:00:00Z",
+            ),
+            event(
+                "/lille/",
+                Some("59000"),
+                "2027-03-01T09:00:00Z",
+                "2027-03-01T11:00:00Z",
+            ),
+            event(
+                "/passe/",
+                Some("59000"),
+                "2026-11-01T09:00:00Z",
+                "2026-11-01T11:00:00Z",
+            ),
+            event(
+                "/anzin/",
+                Some("59410"),
+                "2027-02-06T09:00:00Z",
+                "2027-02-06T11:00:00Z",
+            ),
+        ];
+        let now: Timestamp = "2026-12-03T12:00:00Z".parse().unwrap();
+        let ids = |home, count| -> Vec<String> {
+            nearest_events(&events, home, now, count)
+                .iter()
+                .map(|e| e.id.clone())
+                .collect()
+        };
+        let roubaix = crate::audience::Location::of(Some("FR"), Some("59100")).map(|l| l.point);
+        assert!(roubaix.is_some());
+        assert_eq!(ids(roubaix, 3), ["/lille/", "/anzin/", "/marseille/"]);
+        assert_eq!(
+            ids(roubaix, 9).last().map(String::as_str),
+            Some("/en-ligne/")
+        );
+        assert_eq!(ids(None, 2), ["/en-ligne/", "/marseille/"]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use estrade_domain::config::CampaignConfig;
 use estrade_domain::config::serde_yaml_free::Map as FreeMap;
 use estrade_domain::manifest::{
     CAMPAIGN_PLACES, EVENT_PLACES, EmailTemplate, REQUIRED_EMAILS, is_marketing, list_events,
-    places_of,
+    nearest_events, places_of,
 };
 use jiff::Timestamp;
 use pulldown_cmark::{Event as MdEvent, Options, Parser, Tag, TagEnd};
@@ -419,8 +419,7 @@ pub fn sample_places(
             "unsubscribe_url" => format!("{base}/api/unsubscribe?token=sample"),
             "share_url" => format!("{base}/?ref=sample"),
             "nearest_events" => {
-                let nearest: Vec<&Event> = upcoming.iter().take(3).copied().collect();
-                list_events(&nearest, &config.language)
+                list_events(&nearest_events(events, None, now, 3), &config.language)
             }
             "event_title" => upcoming.first().map_or_else(
                 || {

@@ -117,22 +117,35 @@ pub(crate) fn compose(
             format!("{}?token={cancel}", settings.api("rsvp/cancel")),
         );
     }
+    if estrade_domain::manifest::places_of(template).contains(&"nearest_events") {
+        let home = estrade_domain::audience::Location::of(
+            supporter.country.as_deref(),
+            supporter.postcode.as_deref(),
+        )
+        .map(|location| location.point);
+        let events = &settings.manifest.events;
+        let nearest = estrade_domain::manifest::nearest_events(events, home, now, 3);
+        values.insert(
+            "nearest_events",
+            estrade_domain::manifest::list_events(&nearest, settings.lang()),
+        );
+    }
     let filled = template_body.fill(&values);
     let config = &settings.manifest.config;
-    // Campaign news: the welcome emails, and every email the campaign
-    // queues itself (automations, broadcasts).
-    let marketing = matches!(template, "welcome" | "volunteer")
-        || !estrade_domain::manifest::REQUIRED_EMAILS.contains(&template);
+    let marketing = estrade_domain::manifest::is_marketing(template);
     Some(Email {
         to: supporter.email.clone(),
         to_name: supporter.first_name.clone(),
         from_address: config.email.from_address.clone(),
-        from_name: config
-            .email
+        from_name: template_body
             .from_name
             .clone()
+            .or_else(|| config.email.from_name.clone())
             .or_else(|| config.candidate.as_ref().map(|c| c.name.clone())),
-        reply_to: config.email.reply_to.clone(),
+        reply_to: template_body
+            .reply_to
+            .clone()
+            .or_else(|| config.email.reply_to.clone()),
         subject: filled.subject,
         html: filled.html,
         text: filled.text,

@@ -1,6 +1,8 @@
 //! RSVP, its waitlist and the cancel link.
 
 use super::*;
+use crate::automations;
+use estrade_domain::automation::Happening;
 use estrade_domain::supporter::Rsvp;
 
 pub(super) async fn rsvp<S: Store, M: Mailer>(
@@ -77,6 +79,14 @@ pub(super) async fn rsvp<S: Store, M: Mailer>(
         Ok(registration) => registration,
         Err(e) => return store_down(&e, json, &settings),
     };
+    for happening in [
+        Happening::FormSubmitted(FormName::Rsvp),
+        Happening::Rsvp(&event.id),
+    ] {
+        if let Err(e) = automations::start(&f, &email, happening, now).await {
+            return store_down(&e, json, &settings);
+        }
+    }
     let (template, says) = match registration.status {
         RsvpStatus::Waitlisted => ("rsvp-waitlisted", Says::RsvpWaitlisted),
         _ => ("rsvp-confirmed", Says::RsvpConfirmed),

@@ -1,6 +1,9 @@
 //! Signup, volunteer and the confirmation link.
 
 use super::*;
+use crate::automations;
+use crate::store::Upserted;
+use estrade_domain::automation::Happening;
 
 pub(super) async fn signup<S: Store, M: Mailer>(
     State(f): State<Arc<Functions<S, M>>>,
@@ -60,10 +63,21 @@ pub(super) async fn take_signup<S: Store, M: Mailer>(
     };
     let record = consent(&settings, form, &email, &source, ConsentAction::Given, now);
     let records = consents_of(&update, record, &settings);
-    let supporter = match f.store.upsert_supporter(update, status, records, now).await {
-        Ok((_, supporter)) => supporter,
+    let (how, supporter) = match f.store.upsert_supporter(update, status, records, now).await {
+        Ok(upserted) => upserted,
         Err(e) => return store_down(&e, json, &settings),
     };
+    // The automations this form starts (and, without double opt-in, a new
+    // address counts as confirmed at once).
+    let mut happenings = vec![Happening::FormSubmitted(form)];
+    if how == Upserted::Created && supporter.status == EmailStatus::Confirmed {
+        happenings.push(Happening::Confirmed);
+    }
+    for happening in happenings {
+        if let Err(e) = automations::start(&f, &email, happening, now).await {
+            return store_down(&e, json, &settings);
+        }
+    }
     // The same answer whether the address was known or not: nothing
     // tells a visitor who else supports the campaign.
     let template = if supporter.status == EmailStatus::Pending && double_opt_in {
@@ -132,6 +146,9 @@ pub(super) async fn confirm<S: Store, M: Mailer>(
             .set_status(&email, EmailStatus::Confirmed, Some(record), now)
             .await
         {
+            return store_down(&e, json, &settings);
+        }
+        if let Err(e) = automations::start(&f, &email, Happening::Confirmed, now).await {
             return store_down(&e, json, &settings);
         }
         let template = if supporter.volunteer {
