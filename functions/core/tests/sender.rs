@@ -307,3 +307,46 @@ async fn a_supporter_who_confirms_is_thanked_then_invited_48_hours_later() {
     assert_eq!(run(&h, "later").await, SendReport::default(), "once");
     assert_eq!(h.emails().len(), before + 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interest_added_by_a_form_starts_its_automation_once() {
+    let seconds = Arc::new(AtomicI64::new(START));
+    let h = Harness::with_clock(seconds.clone(), |manifest| {
+        manifest.emails.insert(
+            "ecologie".to_owned(),
+            EmailTemplate {
+                subject: "Notre plan climat".to_owned(),
+                html: "<p>{hello}</p><a href=\"%7Bunsubscribe_url%7D\">x</a>".to_owned(),
+                text: "{hello}\n{unsubscribe_url}".to_owned(),
+                ..Default::default()
+            },
+        );
+        let file: estrade_domain::automation::AutomationFile = serde_json::from_str(
+            r#"{ "trigger": { "tag_added": "ecology" },
+                 "steps": [{ "id": "plan", "send": "ecologie" }] }"#,
+        )
+        .unwrap();
+        let automation = estrade_domain::automation::Automation::new("climat", file);
+        manifest.automations.push(automation);
+    })
+    .await;
+    let clock = Clock(seconds);
+    let signup = |body: &'static str| h.post("/api/signup", body, &[harness::ORIGIN]);
+    signup("email=ana%40example.org&interests=housing").await;
+    let confirm = h.only_email().link("/api/confirm?token=");
+    h.get(&confirm).await;
+    assert_eq!(run(&h, "housing").await.claimed, 0, "not the interest");
+
+    clock.set(SignedDuration::from_mins(1));
+    signup("email=ana%40example.org&interests=ecology").await;
+    assert_eq!(run(&h, "ecology").await.sent, 1);
+    let subjects: Vec<String> = h.emails().into_iter().map(|m| m.subject).collect();
+    assert!(
+        subjects.contains(&"Notre plan climat".to_owned()),
+        "{subjects:?}"
+    );
+
+    clock.set(SignedDuration::from_mins(2));
+    signup("email=ana%40example.org&interests=ecology&interests=housing").await;
+    assert_eq!(run(&h, "again").await.claimed, 0, "already had it");
+}

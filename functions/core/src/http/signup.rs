@@ -61,6 +61,22 @@ pub(super) async fn take_signup<S: Store, M: Mailer>(
     } else {
         EmailStatus::Confirmed
     };
+    // The interests this form adds start the automations waiting for them
+    // (read before the write: two forms racing may both start one, which
+    // the run's queue id makes one when they fall in the same second).
+    let known_interests = if update.interests.is_empty() {
+        Default::default()
+    } else {
+        match f.store.supporter(&email).await {
+            Ok(known) => known.map(|s| s.interests).unwrap_or_default(),
+            Err(e) => return store_down(&e, json, &settings),
+        }
+    };
+    let added: Vec<String> = update
+        .interests
+        .difference(&known_interests)
+        .cloned()
+        .collect();
     let record = consent(&settings, form, &email, &source, ConsentAction::Given, now);
     let records = consents_of(&update, record, &settings);
     let (how, supporter) = match f.store.upsert_supporter(update, status, records, now).await {
@@ -73,6 +89,7 @@ pub(super) async fn take_signup<S: Store, M: Mailer>(
     if how == Upserted::Created && supporter.status == EmailStatus::Confirmed {
         happenings.push(Happening::Confirmed);
     }
+    happenings.extend(added.iter().map(|tag| Happening::TagAdded(tag)));
     for happening in happenings {
         if let Err(e) = automations::start(&f, &email, happening, now).await {
             return store_down(&e, json, &settings);
