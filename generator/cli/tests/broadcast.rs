@@ -9,8 +9,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn estrade(args: &[&str]) -> Output {
+    // A table named in the environment would take the place of serve's
+    // store; the DynamoDB test names its own with --table.
     Command::new(env!("CARGO_BIN_EXE_estrade"))
         .args(args)
+        .env_remove("ESTRADE_TABLE")
         .output()
         .expect("the estrade binary runs")
 }
@@ -201,4 +204,91 @@ fn an_email_without_an_audience_is_not_a_broadcast() {
         "error: content/emails/welcome.md has no `audience:` in its front matter, so it is \
          not a broadcast (see themes/README.md, \"Audiences\")\n"
     );
+}
+
+const HOW_TO_START_MOTO: &str = "this test needs the moto emulator: run `tests/run`, which \
+starts it, or start `.venv/bin/moto_server -H 127.0.0.1 -p 5005` and set \
+AWS_ENDPOINT_URL=http://127.0.0.1:5005 AWS_REGION=eu-west-3 AWS_ACCESS_KEY_ID=test \
+AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true";
+
+/// A new table on moto holding PEOPLE; fails, saying how to start moto,
+/// when it does not answer.
+fn dynamo_table() -> String {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .unwrap_or_else(|_| panic!("AWS_ENDPOINT_URL is not set; {HOW_TO_START_MOTO}"));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let table = format!("estrade-cli-audience-{nanos}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        estrade_aws::create_table(&client, &table)
+            .await
+            .unwrap_or_else(|e| panic!("moto at {endpoint}: {e}; {HOW_TO_START_MOTO}"));
+        let store = estrade_aws::DynamoStore::new(client, table.clone());
+        let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
+        for (email, name, postcode, interest, status) in PEOPLE {
+            let update = SupporterUpdate {
+                email: email.to_owned(),
+                first_name: Some(name.to_owned()),
+                postcode: Some(postcode.to_owned()),
+                interests: [interest.to_owned()].into(),
+                ..Default::default()
+            };
+            store
+                .upsert_supporter(update, status, Vec::new(), at)
+                .await
+                .unwrap();
+        }
+    });
+    table
+}
+
+#[test]
+fn audience_and_send_read_and_queue_in_a_dynamodb_table() {
+    let table = dynamo_table();
+    let dir = campaign();
+    let root = root(&dir);
+    let out = estrade(&[
+        "audience",
+        "lettre-ecologie",
+        "--root",
+        &root,
+        "--table",
+        &table,
+        "--list",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("\n2 recipient(s) out of 7 supporter(s), resolved in "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nleft out: 3 outside the audience, 1 pending, 1 unsubscribed\n"),
+        "{stdout}"
+    );
+    let mut listed: Vec<&str> = stdout.lines().skip(3).collect();
+    listed.sort();
+    assert_eq!(listed, ["alix@example.org", "bruno@example.org"]);
+
+    let send = [
+        "send",
+        "lettre-ecologie",
+        "--root",
+        &root,
+        "--table",
+        &table,
+        "--now",
+    ];
+    let first = estrade(&send);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("Queued 2 new email(s)"));
+    let again = estrade(&send);
+    let stdout = text(&again.stdout);
+    assert!(stdout.contains("Queued 0 new email(s)"), "{stdout}");
+    assert!(stdout.contains("; 2 were queued already"), "{stdout}");
 }
