@@ -65,6 +65,46 @@ impl Places {
     }
 }
 
+/// The count so far of a walk through the supporters.
+struct Tally<'a> {
+    filter: &'a AudienceFilter,
+    attended: &'a HashMap<String, Vec<String>>,
+    places: Places,
+    by_status: HashMap<EmailStatus, usize>,
+    resolved: Resolved,
+}
+
+impl Tally<'_> {
+    fn add(&mut self, members: &[Member]) {
+        for member in members {
+            self.resolved.supporters += 1;
+            if !self.filter.admits_status(member.status) {
+                *self.by_status.entry(member.status).or_default() += 1;
+                continue;
+            }
+            let location = self.places.of(member);
+            let facts = Facts {
+                status: member.status,
+                interests: &member.interests,
+                created_at: member.created_at,
+                point: location.map(|l| l.point),
+                postcode: member.postcode.as_deref(),
+                insee: location.map(|l| l.insee),
+                departement: location.map(|l| l.departement),
+                attended: self.attended.get(&member.email).map_or(&[], Vec::as_slice),
+                // No store records gifts yet: see the README.
+                gave: false,
+                upcoming_rsvp: false,
+            };
+            if self.filter.matches(&facts) {
+                self.resolved.recipients.push(member.email.clone());
+            } else {
+                self.resolved.outside += 1;
+            }
+        }
+    }
+}
+
 /// Every supporter `filter` admits, walking the store a page at a time.
 /// `events` (the build's) tell which events are over: a supporter
 /// attended an event when they held a seat at it and it has ended.
@@ -79,43 +119,36 @@ pub async fn resolve<S: Store>(
     } else {
         HashMap::new()
     };
-    let mut resolved = Resolved::default();
-    let mut by_status: HashMap<EmailStatus, usize> = HashMap::new();
-    let mut places = Places::default();
-    let mut after = None;
+    let mut tally = Tally {
+        filter,
+        attended: &attended,
+        places: Places::default(),
+        by_status: HashMap::new(),
+        resolved: Resolved::default(),
+    };
+    let mut page = store.members(None, PAGE, now).await?;
     loop {
-        let page = store.members(after.take(), PAGE, now).await?;
-        for member in &page.items {
-            resolved.supporters += 1;
-            if !filter.admits_status(member.status) {
-                *by_status.entry(member.status).or_default() += 1;
-                continue;
+        // The next page is read (on the store's side: a blocking thread,
+        // the network) while this one is tested.
+        let after = page.next.take();
+        let fetch = async {
+            match after {
+                Some(after) => store.members(Some(after), PAGE, now).await.map(Some),
+                None => Ok(None),
             }
-            let location = places.of(member);
-            let facts = Facts {
-                status: member.status,
-                interests: &member.interests,
-                created_at: member.created_at,
-                point: location.map(|l| l.point),
-                postcode: member.postcode.as_deref(),
-                insee: location.map(|l| l.insee),
-                departement: location.map(|l| l.departement),
-                attended: attended.get(&member.email).map_or(&[], Vec::as_slice),
-                // No store records gifts yet: see the README.
-                gave: false,
-                upcoming_rsvp: false,
-            };
-            if filter.matches(&facts) {
-                resolved.recipients.push(member.email.clone());
-            } else {
-                resolved.outside += 1;
-            }
-        }
-        match page.next {
-            Some(next) => after = Some(next),
+        };
+        let test = async { tally.add(&page.items) };
+        let (fetched, ()) = tokio::join!(fetch, test);
+        match fetched? {
+            Some(next) => page = next,
             None => break,
         }
     }
+    let Tally {
+        by_status,
+        mut resolved,
+        ..
+    } = tally;
     let mut by_status: Vec<(EmailStatus, usize)> = by_status.into_iter().collect();
     by_status.sort_by_key(|(status, _)| status.as_str());
     resolved.excluded_by_status = by_status;
