@@ -8,6 +8,7 @@ use clap::Args;
 use estrade_aws::DynamoStore;
 use estrade_domain::audience::AudienceFilter;
 use estrade_domain::manifest::{EmailTemplate, Manifest};
+use estrade_domain::supporter::EmailStatus;
 use estrade_functions::broadcast::{self, Resolved};
 use estrade_functions::http::Settings;
 use estrade_functions::sqlite::SqliteStore;
@@ -231,6 +232,12 @@ async fn resolve<S: Store>(store: &S, cast: &Broadcast) -> Result<Resolved, Stri
         left_out.push(format!("{n} {}", status.as_str()));
     }
     println!("left out: {}", left_out.join(", "));
+    if cast.filter.admits_status(EmailStatus::Pending) {
+        println!(
+            "note: the sender sends marketing email to confirmed addresses only, so the \
+             pending ones counted here will be skipped when their time comes"
+        );
+    }
     if cast.filter.reads_gifts() {
         println!(
             "note: `gave: true` matches nobody yet: no store records gifts (see README.md, \

@@ -292,3 +292,38 @@ fn audience_and_send_read_and_queue_in_a_dynamodb_table() {
     assert!(stdout.contains("Queued 0 new email(s)"), "{stdout}");
     assert!(stdout.contains("; 2 were queued already"), "{stdout}");
 }
+
+#[test]
+fn pending_supporters_counted_without_double_opt_in_are_flagged() {
+    let dir = campaign();
+    let site = dir.path().join("site");
+    let config = std::fs::read_to_string(site.join("campaign.yaml")).unwrap();
+    assert!(config.contains("double_opt_in: true"));
+    std::fs::write(
+        site.join("campaign.yaml"),
+        config.replace("double_opt_in: true", "double_opt_in: false"),
+    )
+    .unwrap();
+    let letter = site.join("content/emails/lettre-ecologie.md");
+    let written = std::fs::read_to_string(&letter).unwrap();
+    std::fs::write(
+        &letter,
+        written.replace("audience:\n", "audience:\n  status: [confirmed, pending]\n"),
+    )
+    .unwrap();
+    let out = estrade(&["audience", "lettre-ecologie", "--root", &root(&dir)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("\n3 recipient(s) out of 7 supporter(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nleft out: 3 outside the audience, 1 unsubscribed\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the pending ones counted here will be skipped"),
+        "{stdout}"
+    );
+}
