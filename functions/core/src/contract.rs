@@ -12,6 +12,7 @@
 mod queue;
 mod rsvps;
 mod supporters;
+mod walk;
 
 use crate::store::{Store, StoreResult};
 use jiff::{Timestamp, ToSpan};
@@ -35,6 +36,8 @@ pub async fn check_store<S: Store>(store: Arc<S>) {
     rate_limits_count_exactly(&store).await;
     queue::claims_settle_and_stalls(&*store).await;
     queue::concurrent_senders_share_without_overlap(&store).await;
+    walk::members_and_seats_are_walked_once(&*store).await;
+    walk::a_broadcast_is_queued_once(&*store).await;
 }
 
 /// 2027-03-01T10:00:00Z plus `minutes`: a whole minute, so rate-limit

@@ -39,10 +39,11 @@
 mod queue;
 mod rows;
 mod rsvps;
+mod walk;
 mod writer;
 
 use crate::queue::{Outgoing, Settle};
-use crate::store::{Store, StoreError, StoreResult, Upserted};
+use crate::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
 use rows::{
@@ -584,5 +585,22 @@ impl Store for SqliteStore {
     async fn outgoing(&self, id: &str) -> StoreResult<Option<Outgoing>> {
         let id = id.to_owned();
         self.read("outgoing", move |tx| queue::load(tx, &id)).await
+    }
+
+    async fn members(
+        &self,
+        after: Option<String>,
+        limit: usize,
+        now: Timestamp,
+    ) -> StoreResult<Page<Member>> {
+        self.read("members", move |tx| {
+            walk::members(tx, after.as_deref(), limit, now)
+        })
+        .await
+    }
+
+    async fn seats(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Seat>> {
+        self.read("seats", move |tx| walk::seats(tx, after.as_deref(), limit))
+            .await
     }
 }

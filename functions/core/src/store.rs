@@ -8,7 +8,9 @@
 //! incremented and read in one step.
 
 use crate::queue::{Outgoing, Settle};
-use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
+use estrade_domain::supporter::{
+    ConsentRecord, EmailStatus, Rsvp, RsvpStatus, Supporter, SupporterUpdate,
+};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -33,6 +35,36 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Upserted {
     Created,
     Updated,
+}
+
+/// A supporter as an audience sees them: only what
+/// [`estrade_domain::audience::Facts`] reads from a record, so that going
+/// through a million of them reads and copies little.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub email: String,
+    pub status: EmailStatus,
+    pub interests: BTreeSet<String>,
+    pub created_at: Timestamp,
+    pub postcode: Option<String>,
+    pub country: Option<String>,
+}
+
+/// A registration as an audience sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seat {
+    pub event: String,
+    pub email: String,
+    pub status: RsvpStatus,
+}
+
+/// One page of a walk through every record of a kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts, for the next call; `None` after the
+    /// last page. Opaque: only the store that gave it reads it.
+    pub next: Option<String>,
 }
 
 pub trait Store: Send + Sync + 'static {
@@ -159,4 +191,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// One item of the queue.
     fn outgoing(&self, id: &str) -> impl Future<Output = StoreResult<Option<Outgoing>>> + Send;
+
+    /// Every supporter, a page of about `limit` at a time (the store may
+    /// give fewer, even none, before the last page), starting where `after`
+    /// says (`None`: at the beginning). In no promised order; a supporter
+    /// written during the walk may be seen or not, never twice. Pending
+    /// supporters past their expiry are left out.
+    fn members(
+        &self,
+        after: Option<String>,
+        limit: usize,
+        now: Timestamp,
+    ) -> impl Future<Output = StoreResult<Page<Member>>> + Send;
+
+    /// Every registration of every event, by pages as [`Store::members`].
+    fn seats(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<Seat>>> + Send;
 }

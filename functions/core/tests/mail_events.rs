@@ -18,7 +18,7 @@ use estrade_functions::mail_events::{
 use estrade_functions::queue::{Outgoing, Settle};
 use estrade_functions::sns::{Fetch, FetchError};
 use estrade_functions::sqlite::SqliteStore;
-use estrade_functions::store::{Store, StoreError, StoreResult, Upserted};
+use estrade_functions::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use jiff::Timestamp;
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject as _;
@@ -525,6 +525,17 @@ impl Store for DownStore {
         down()
     }
     async fn outgoing(&self, _: &str) -> StoreResult<Option<Outgoing>> {
+        down()
+    }
+    async fn members(
+        &self,
+        _: Option<String>,
+        _: usize,
+        _: Timestamp,
+    ) -> StoreResult<Page<Member>> {
+        down()
+    }
+    async fn seats(&self, _: Option<String>, _: usize) -> StoreResult<Page<Seat>> {
         down()
     }
 }

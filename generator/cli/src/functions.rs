@@ -39,7 +39,7 @@ impl DataDir {
 
     /// The token keys: `ESTRADE_TOKEN_KEYS` when set, else a key made for
     /// this folder on first use and kept in `.estrade/token-keys`.
-    fn keys(&self) -> Result<Keys, String> {
+    pub fn keys(&self) -> Result<Keys, String> {
         if let Ok(line) = std::env::var("ESTRADE_TOKEN_KEYS") {
             return Keys::parse(&line).map_err(|e| format!("error: ESTRADE_TOKEN_KEYS: {e}"));
         }

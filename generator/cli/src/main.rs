@@ -1,5 +1,6 @@
 //! The `estrade` command.
 
+mod broadcast;
 mod build;
 mod functions;
 mod outbox_view;
@@ -27,6 +28,12 @@ enum Command {
     /// Build, serve on 127.0.0.1, rebuild on every change and reload the
     /// browser.
     Serve(serve::ServeArgs),
+    /// Count who a broadcast email's audience is, from the supporters of
+    /// `estrade serve` (or a DynamoDB table).
+    Audience(broadcast::AudienceArgs),
+    /// Queue a broadcast email for everyone in its audience, due at its
+    /// `send_at`; --dry-run shows what would go.
+    Send(broadcast::SendArgs),
     /// Create a new campaign in DIR from the example campaign.
     New {
         /// Folder to create (must not exist, or be empty).
@@ -40,6 +47,8 @@ fn main() -> ExitCode {
         Command::Build(args) => build::build(&args),
         Command::Check(args) => build::check(&args),
         Command::Serve(args) => serve::serve(args),
+        Command::Audience(args) => broadcast::audience(&args),
+        Command::Send(args) => broadcast::send(&args),
         Command::New { dir } => new(&dir),
     };
     match result {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 /// Where a supporter's email address stands. Only `Confirmed` addresses
 /// (or `Pending` ones when the campaign does not ask for confirmation)
 /// receive marketing email.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailStatus {
     /// Signed up; the confirmation link was not followed yet.

@@ -11,7 +11,7 @@ use super::table::{
 };
 use aws_sdk_dynamodb::types::AttributeValue;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, RsvpStatus, Supporter};
-use estrade_functions::store::{StoreError, StoreResult};
+use estrade_functions::store::{Member, StoreError, StoreResult};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
@@ -91,6 +91,36 @@ pub(crate) fn supporter_from(item: &Item) -> StoreResult<Supporter> {
         expires_at: read.expiry()?,
     })
 }
+
+/// An audience's view of a supporter item, read from the attributes
+/// [`MEMBER_ATTRIBUTES`] projects; `None` for a pending supporter whose
+/// wait ended before `now` (the TTL deletes them some time after).
+pub(crate) fn member_from(item: &Item, now: Timestamp) -> StoreResult<Option<Member>> {
+    let read = Fields::new(item, "supporter");
+    if read.expiry()?.is_some_and(|end| end <= now) {
+        return Ok(None);
+    }
+    let status = read.text("status")?;
+    Ok(Some(Member {
+        email: read.text("email")?.to_owned(),
+        status: EmailStatus::parse(status).ok_or_else(|| read.malformed("status"))?,
+        interests: read.set("interests")?,
+        created_at: read.time("created_at")?,
+        postcode: read.optional_text("postcode")?,
+        country: read.optional_text("country")?,
+    }))
+}
+
+/// What [`member_from`] reads, and the expiry to leave out expired ones.
+pub(crate) const MEMBER_ATTRIBUTES: [&str; 7] = [
+    "email",
+    "status",
+    "interests",
+    "created_at",
+    "postcode",
+    "country",
+    EXPIRES_AT,
+];
 
 /// `CONSENT#<seconds>.<nanos>#<digest>`: in time order, and the same for
 /// the same record, so a retried request overwrites rather than appends.

@@ -82,6 +82,7 @@ mod queue;
 mod rsvps;
 mod supporters;
 mod table;
+mod walk;
 
 pub use table::create_table;
 
@@ -91,7 +92,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use estrade_functions::queue::{Outgoing, Settle};
-use estrade_functions::store::{Store, StoreError, StoreResult, Upserted};
+use estrade_functions::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -378,5 +379,18 @@ impl Store for DynamoStore {
 
     async fn outgoing(&self, id: &str) -> StoreResult<Option<Outgoing>> {
         self.queue_item(id).await
+    }
+
+    async fn members(
+        &self,
+        after: Option<String>,
+        limit: usize,
+        now: Timestamp,
+    ) -> StoreResult<Page<Member>> {
+        self.members_page(after, limit, now).await
+    }
+
+    async fn seats(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Seat>> {
+        self.seats_page(after, limit).await
     }
 }

@@ -14,15 +14,44 @@ use super::expr::{Expr, n, s};
 use super::item::Fields;
 use super::table::{Item, PK, QUEUE, QUEUE_INDEX, QUEUE_KEY, key};
 use super::{DynamoStore, store_error};
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use estrade_functions::queue::{Outgoing, SendState, Settle, Source};
 use estrade_functions::store::{StoreError, StoreResult};
 use jiff::Timestamp;
+use tokio::task::JoinSet;
 
 const ITEM: &str = "ITEM";
 const DUE: &str = "due";
 const CLAIMED: &str = "claimed";
 const SENDING: &str = "sending";
+
+/// Conditional puts of [`DynamoStore::queue_items`] in flight at once.
+const PUTS_AT_ONCE: usize = 16;
+
+type PutOutcome = Result<(), SdkError<PutItemError, HttpResponse>>;
+
+/// 1 when the next put to finish added its item, 0 when the item was
+/// there already.
+async fn settled_put(puts: &mut JoinSet<PutOutcome>) -> StoreResult<usize> {
+    match puts.join_next().await {
+        Some(Ok(Ok(()))) => Ok(1),
+        Some(Ok(Err(err)))
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(0)
+        }
+        Some(Ok(Err(err))) => Err(store_error("PutItem (queue)", err)),
+        Some(Err(_)) => Err(StoreError(
+            "PutItem (queue): the request's task failed".into(),
+        )),
+        None => Ok(0),
+    }
+}
 
 fn outgoing_pk(id: &str) -> String {
     format!("OUTGOING#{id}")
@@ -86,9 +115,18 @@ fn outgoing_from(item: &Item) -> StoreResult<Outgoing> {
 }
 
 impl DynamoStore {
+    /// Puts each item unless its id is known, [`PUTS_AT_ONCE`] requests in
+    /// flight (DynamoDB has no conditional batch write): a broadcast to
+    /// many would otherwise wait for one round trip per recipient. On an
+    /// error the puts still running are dropped; those already made stay,
+    /// which queueing again leaves as they are.
     pub(super) async fn queue_items(&self, items: Vec<Outgoing>) -> StoreResult<usize> {
         let mut added = 0;
+        let mut puts = JoinSet::new();
         for outgoing in &items {
+            if puts.len() >= PUTS_AT_ONCE {
+                added += settled_put(&mut puts).await?;
+            }
             let mut expr = Expr::new();
             let condition = format!("attribute_not_exists({})", expr.name(PK));
             let put = self
@@ -97,17 +135,11 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .set_item(Some(item_of(outgoing)?))
                 .condition_expression(condition)
-                .set_expression_attribute_names(expr.names())
-                .send()
-                .await;
-            match put {
-                Ok(_) => added += 1,
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                Err(err) => return Err(store_error("PutItem (queue)", err)),
-            }
+                .set_expression_attribute_names(expr.names());
+            puts.spawn(async move { put.send().await.map(|_| ()) });
+        }
+        while !puts.is_empty() {
+            added += settled_put(&mut puts).await?;
         }
         Ok(added)
     }

@@ -14,7 +14,7 @@ use estrade_functions::http::{Functions, Settings, router};
 use estrade_functions::outbox::{self, OutboxMailer};
 use estrade_functions::queue::{Outgoing, Settle};
 use estrade_functions::sqlite::SqliteStore;
-use estrade_functions::store::{Store, StoreError, StoreResult, Upserted};
+use estrade_functions::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use estrade_site::output::MemoryOutput;
 use estrade_site::{Site, SiteOptions};
 use jiff::Timestamp;
@@ -153,6 +153,19 @@ impl Store for FlakyStore {
     async fn outgoing(&self, id: &str) -> StoreResult<Option<Outgoing>> {
         self.check()?;
         self.inner.outgoing(id).await
+    }
+    async fn members(
+        &self,
+        after: Option<String>,
+        limit: usize,
+        now: Timestamp,
+    ) -> StoreResult<Page<Member>> {
+        self.check()?;
+        self.inner.members(after, limit, now).await
+    }
+    async fn seats(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Seat>> {
+        self.check()?;
+        self.inner.seats(after, limit).await
     }
 }
 

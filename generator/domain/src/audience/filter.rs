@@ -155,6 +155,23 @@ impl AudienceFilter {
         })
     }
 
+    /// Whether the audience looks at the events supporters attended, which
+    /// a store keeps apart from their records: without it, nobody need
+    /// read them.
+    pub fn reads_attendance(&self) -> bool {
+        self.attended.is_some()
+    }
+
+    /// Whether the audience asks for supporters who gave.
+    pub fn reads_gifts(&self) -> bool {
+        self.gave
+    }
+
+    /// Whether an address of this status may be in the audience at all.
+    pub fn admits_status(&self, status: EmailStatus) -> bool {
+        self.statuses[status_index(status)]
+    }
+
     /// Whether the supporter belongs to the audience. Allocates nothing.
     pub fn matches(&self, facts: &Facts<'_>) -> bool {
         if !self.statuses[status_index(facts.status)] {
