@@ -11,6 +11,7 @@ pub mod mailer;
 pub mod messages;
 pub mod mime;
 pub mod outbox;
+pub mod pace;
 pub mod pages;
 pub mod queue;
 pub mod sender;

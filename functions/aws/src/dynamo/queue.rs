@@ -262,11 +262,14 @@ impl DynamoStore {
                     expr.value("key", s(queue_key(due, &settle.id)))
                 ));
                 removes.extend([expr.name("token"), expr.name("lease_until")]);
-                adds.push(format!(
-                    "{} {}",
-                    expr.name("attempts"),
-                    expr.value("one", n(1))
-                ));
+                // Handed back before the mailer had it: not an attempt.
+                if settle.from == SendState::Sending {
+                    adds.push(format!(
+                        "{} {}",
+                        expr.name("attempts"),
+                        expr.value("one", n(1))
+                    ));
+                }
             }
             SendState::Sending => {
                 // Listed under the end of its lease, for `stalled`.

@@ -139,7 +139,10 @@ pub(super) fn claim_due(
 }
 
 pub(super) fn settle(tx: &Connection, settle: &Settle) -> Outcome<bool> {
-    let requeue = settle.to == SendState::Queued;
+    // An attempt is the mailer's answer: an item handed back before the
+    // mailer had it (claimed, then queued) was not tried.
+    let tried = settle.to == SendState::Sent
+        || (settle.to == SendState::Queued && settle.from == SendState::Sending);
     let changed = tx
         .prepare_cached(
             "UPDATE outgoing SET state = ?4, updated_at = ?5, \
@@ -158,7 +161,7 @@ pub(super) fn settle(tx: &Connection, settle: &Settle) -> Outcome<bool> {
             time_text(settle.at),
             settle.message_id,
             settle.due_at.map(millis),
-            i64::from(requeue || settle.to == SendState::Sent),
+            i64::from(tried),
         ])?;
     Ok(changed == 1)
 }

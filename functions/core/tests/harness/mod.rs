@@ -27,7 +27,7 @@ use tower::ServiceExt;
 
 pub const ORIGIN: (&str, &str) = ("origin", "https://jane.example");
 pub const JSON: (&str, &str) = ("accept", "application/json");
-const KEYS: &str = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+pub const KEYS: &str = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 /// The SQLite store, made to fail from its n-th call on when asked: the
 /// way to test a database that goes away in the middle of a request.
