@@ -4,6 +4,7 @@
 //! it at `/api` over the embedded store and the outbox.
 
 pub mod automations;
+pub mod broadcasts;
 pub mod contract;
 pub mod http;
 pub mod mail_events;

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use estrade_domain::supporter::{
     ConsentAction, ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate,
 };
+use estrade_functions::broadcasts::BroadcastControl;
 use estrade_functions::mail_events::{
     BounceType, MailEventSink, MailEvents, SesEvent, SesEventKind, mail_events_routes,
     parse_ses_event,
@@ -525,6 +526,28 @@ impl Store for DownStore {
         down()
     }
     async fn outgoing(&self, _: &str) -> StoreResult<Option<Outgoing>> {
+        down()
+    }
+    async fn broadcast(&self, _: &str) -> StoreResult<Option<BroadcastControl>> {
+        down()
+    }
+    async fn set_broadcast_paused(
+        &self,
+        _: &str,
+        _: Option<String>,
+        _: Timestamp,
+    ) -> StoreResult<BroadcastControl> {
+        down()
+    }
+    async fn count_broadcast_sent(&self, _: &str, _: Timestamp) -> StoreResult<BroadcastControl> {
+        down()
+    }
+    async fn count_broadcast_complaint(
+        &self,
+        _: &str,
+        _: &str,
+        _: Timestamp,
+    ) -> StoreResult<Option<BroadcastControl>> {
         down()
     }
 }

@@ -1,6 +1,7 @@
 //! The send queue's rows: one per [`Outgoing`], `due_at` and `lease_until`
 //! in Unix milliseconds so that "due" is a comparison of integers.
 
+use super::broadcasts::NOT_PAUSED;
 use super::rows::{time, time_text};
 use super::{Failure, Outcome};
 use crate::queue::{Outgoing, SendState, Settle, Source};
@@ -121,6 +122,7 @@ pub(super) fn claim_due(
             "SELECT {COLUMNS} FROM outgoing \
              WHERE state IN ('queued', 'claimed') AND due_at <= ?1 \
              AND (state = 'queued' OR lease_until <= ?1) \
+             AND {NOT_PAUSED} \
              ORDER BY due_at, id LIMIT ?2"
         ))?
         .query_map(params![millis(now), limit], read)?
