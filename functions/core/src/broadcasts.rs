@@ -25,6 +25,7 @@
 //! the same. A complaint is counted once per message id, so SNS
 //! delivering the event again counts nothing.
 
+use crate::mail_events::{SesEvent, SesEventKind};
 use crate::store::{Store, StoreResult};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -95,6 +96,33 @@ pub async fn pause_if_complained<S: Store>(
     );
     Ok(true)
 }
+
+/// Counts `event` against its broadcast when it is a complaint about a
+/// tagged message, and pauses the broadcast if its rate says so. Returns
+/// whether it paused it.
+pub async fn count_complaint<S: Store>(
+    store: &S,
+    event: &SesEvent,
+    at: Timestamp,
+) -> StoreResult<bool> {
+    let SesEventKind::Complaint { .. } = &event.kind else {
+        return Ok(false);
+    };
+    // Without an id a redelivery could not be told apart: not counted.
+    let Some(name) = event.tag(TAG).filter(|_| !event.message_id.is_empty()) else {
+        return Ok(false);
+    };
+    match store
+        .count_broadcast_complaint(name, &event.message_id, at)
+        .await?
+    {
+        Some(control) => pause_if_complained(store, &control, at).await,
+        None => Ok(false),
+    }
+}
+
+/// The SES message tag naming a message's broadcast.
+pub const TAG: &str = "broadcast";
 
 #[cfg(test)]
 mod tests {

@@ -22,9 +22,10 @@
 //! place, for the next run.
 
 use crate::automations;
+use crate::broadcasts;
 use crate::http::Functions;
 use crate::http::compose::compose;
-use crate::mailer::{MailError, Mailer};
+use crate::mailer::{Email, MailError, Mailer};
 use crate::pace::TokenBucket;
 use crate::queue::{Outgoing, SendState, Settle, Source};
 use crate::store::{Store, StoreResult};
@@ -93,6 +94,8 @@ pub struct SendReport {
     pub released: usize,
     /// Whether the mailer said "later" and the run stopped.
     pub throttled: bool,
+    /// Of a broadcast paused after they were claimed: handed back unsent.
+    pub held: usize,
 }
 
 /// Where a run stops, so a test can play a sender killed at each step.
@@ -194,6 +197,7 @@ pub async fn send_due_with<S: Store, M: Mailer>(
                 Outcome::Failed => report.failed += 1,
                 Outcome::LostClaim => report.lost_claims += 1,
                 Outcome::Continued => report.continued += 1,
+                Outcome::Held => report.held += 1,
                 Outcome::Stopped => return Ok(report),
             }
         }
@@ -250,6 +254,7 @@ const ROUNDS: usize = 4;
 
 enum Outcome {
     Continued,
+    Held,
     Sent,
     Skipped,
     Retried,
@@ -340,6 +345,23 @@ async fn send_one<S: Store, M: Mailer>(
     };
     pace.wait_turn(f).await;
     let now = pace.now(f);
+    // Paused after the claim: handed back before the mailer has it, so
+    // it is neither lost nor sent twice.
+    let broadcast = match &item.source {
+        Source::Broadcast { broadcast } => Some(broadcast.as_str()),
+        Source::Automation { .. } => None,
+    };
+    if let Some(name) = broadcast
+        && f.store.broadcast(name).await?.is_some_and(|c| c.paused)
+    {
+        release(f, token, item, now).await?;
+        log("held", item);
+        return Ok(Outcome::Held);
+    }
+    let email = Email {
+        broadcast: broadcast.map(str::to_owned),
+        ..email
+    };
     let handed = settle(item, token, SendState::Claimed, SendState::Sending, now);
     if !f.store.settle(handed).await? {
         return Ok(Outcome::LostClaim);
@@ -356,8 +378,14 @@ async fn send_one<S: Store, M: Mailer>(
                 message_id: Some(message_id),
                 ..settle(item, token, SendState::Sending, SendState::Sent, now)
             };
-            f.store.settle(sent).await?;
+            let settled = f.store.settle(sent).await?;
             log("sent", item);
+            if let Some(name) = broadcast
+                && settled
+            {
+                let control = f.store.count_broadcast_sent(name, now).await?;
+                broadcasts::pause_if_complained(&f.store, &control, now).await?;
+            }
             Ok(Outcome::Sent)
         }
         Err(MailError::Transient(_)) => {

@@ -1,6 +1,6 @@
-//! The sender's pace and its answer to throttling, over the embedded
-//! store and a mailer that notes when it was called, with a clock in
-//! nanoseconds that only the sender's (fake) sleep moves.
+//! The sender's pace, its answer to throttling, and paused broadcasts,
+//! over the embedded store and a mailer that notes when it was called,
+//! with a clock in nanoseconds that only the sender's (fake) sleep moves.
 
 mod harness;
 
@@ -43,6 +43,9 @@ pub struct TestMailer {
     calls: AtomicUsize,
     pub throttle: Mutex<BTreeSet<usize>>,
     pub accepted: Mutex<Vec<(Timestamp, String)>>,
+    /// After accepting call `n`, pauses `lettre` in this store (the
+    /// campaign pausing it while a run is under way).
+    pub pause_after: Mutex<Option<(usize, SqliteStore)>>,
 }
 
 impl Mailer for TestMailer {
@@ -51,8 +54,20 @@ impl Mailer for TestMailer {
         if self.throttle.lock().unwrap().contains(&call) {
             return Err(MailError::Transient("SES TooManyRequestsException".into()));
         }
-        let mut accepted = self.accepted.lock().unwrap();
-        accepted.push((self.clock.now(), email.to.clone()));
+        self.accepted
+            .lock()
+            .unwrap()
+            .push((self.clock.now(), email.to.clone()));
+        let pause = self.pause_after.lock().unwrap().clone();
+        if let Some((after, store)) = pause
+            && after == call
+        {
+            let reason = Some("by hand".to_owned());
+            store
+                .set_broadcast_paused("lettre", reason, self.clock.now())
+                .await
+                .unwrap();
+        }
         Ok(format!("message-{call}"))
     }
 }
@@ -80,6 +95,7 @@ pub async fn setup(per_second: u32, people: usize) -> (Arc<TestFunctions>, TestC
         calls: AtomicUsize::new(0),
         throttle: Mutex::new(BTreeSet::new()),
         accepted: Mutex::new(Vec::new()),
+        pause_after: Mutex::new(None),
     };
     let settings = Settings {
         manifest,
@@ -245,4 +261,84 @@ async fn a_throttled_run_stops_and_every_item_goes_out_later_once() {
     sent.sort();
     let everyone: Vec<String> = (0..5).map(|n| format!("p{n:03}@example.org")).collect();
     assert_eq!(sent, everyone, "each recipient exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_broadcast_sends_nothing_and_resumed_sends_the_rest_once() {
+    let (f, clock) = setup(14, 6).await;
+    let store = &f.store;
+    *f.mailer.pause_after.lock().unwrap() = Some((2, store.clone()));
+
+    // Paused by hand while the run is under way, after the second email.
+    let first = run(&f, &clock, "run-1").await;
+    assert_eq!(
+        (first.claimed, first.sent, first.held),
+        (6, 2, 4),
+        "the rest of the batch is handed back unsent"
+    );
+    let held = store.outgoing("cast:lettre:p005@example.org").await;
+    let held = held.unwrap().unwrap();
+    assert_eq!((held.state, held.attempts), (SendState::Queued, 0));
+
+    // While paused, runs claim none of it.
+    clock.advance(SignedDuration::from_mins(10));
+    assert_eq!(run(&f, &clock, "run-2").await, SendReport::default());
+    assert_eq!(accepted(&f).len(), 2, "nothing sent while paused");
+
+    store
+        .set_broadcast_paused("lettre", None, clock.now())
+        .await
+        .unwrap();
+    let resumed = run(&f, &clock, "run-3").await;
+    assert_eq!((resumed.claimed, resumed.sent), (4, 4));
+    clock.advance(SignedDuration::from_hours(1));
+    assert_eq!(run(&f, &clock, "run-4").await, SendReport::default());
+
+    let mut sent = accepted(&f);
+    sent.sort();
+    let everyone: Vec<String> = (0..6).map(|n| format!("p{n:03}@example.org")).collect();
+    assert_eq!(sent, everyone, "each recipient exactly once");
+    let control = store.broadcast("lettre").await.unwrap().unwrap();
+    assert_eq!(
+        control.sent, 6,
+        "every sent email counted for its broadcast"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broadcast_paused_before_its_time_sends_nothing() {
+    let (f, clock) = setup(14, 3).await;
+    let reason = Some("relecture".to_owned());
+    f.store
+        .set_broadcast_paused("lettre", reason, clock.now())
+        .await
+        .unwrap();
+    let report = run(&f, &clock, "run-1").await;
+    assert_eq!(report, SendReport::default());
+    assert!(accepted(&f).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sender_pauses_a_broadcast_whose_complaints_pass_the_rate() {
+    // 999 sent and 2 complaints already: the 1,000th send crosses the
+    // minimum, and 2 in 1,000 is above 0.1%.
+    let (f, clock) = setup(14, 5).await;
+    let store = &f.store;
+    for _ in 0..999 {
+        store
+            .count_broadcast_sent("lettre", clock.now())
+            .await
+            .unwrap();
+    }
+    for id in ["m-1", "m-2"] {
+        store
+            .count_broadcast_complaint("lettre", id, clock.now())
+            .await
+            .unwrap();
+    }
+    let report = run(&f, &clock, "run-1").await;
+    assert_eq!((report.sent, report.held), (1, 4), "paused after one");
+    let control = store.broadcast("lettre").await.unwrap().unwrap();
+    assert!(control.paused);
+    assert_eq!((control.sent, control.complained), (1_000, 2));
 }
