@@ -1,5 +1,6 @@
 //! The `estrade` command.
 
+mod broadcast;
 mod build;
 mod functions;
 mod outbox_view;
@@ -27,6 +28,8 @@ enum Command {
     /// Build, serve on 127.0.0.1, rebuild on every change and reload the
     /// browser.
     Serve(serve::ServeArgs),
+    /// Pause, resume or show a broadcast (embedded store only).
+    Broadcast(broadcast::BroadcastArgs),
     /// Create a new campaign in DIR from the example campaign.
     New {
         /// Folder to create (must not exist, or be empty).
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::build(&args),
         Command::Check(args) => build::check(&args),
         Command::Serve(args) => serve::serve(args),
+        Command::Broadcast(args) => broadcast::broadcast(&args),
         Command::New { dir } => new(&dir),
     };
     match result {
