@@ -10,7 +10,7 @@ use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
-use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use estrade_functions::mailer::{Email, MailError, Mailer};
 use estrade_functions::mime;
 use jiff::Timestamp;
@@ -55,12 +55,36 @@ impl Mailer for SesMailer {
             .destination(Destination::builder().to_addresses(&email.to).build())
             .content(EmailContent::builder().raw(raw).build())
             .set_configuration_set_name(self.configuration_set.clone())
+            .set_email_tags(broadcast_tag(email.broadcast.as_deref()))
             .send()
             .await
             .map_err(mail_error)?;
         // Sent, even without an id: an error here would send it twice.
         Ok(sent.message_id.unwrap_or_default())
     }
+}
+
+/// The message tag `broadcast`, which SES writes back in `mail.tags` of
+/// the message's events (so a complaint is counted for its broadcast).
+/// SES takes only ASCII letters, digits, `_` and `-` in a tag, at most
+/// 256: an email name always fits (see `estrade_site::emails`), anything
+/// else goes untagged rather than be refused.
+fn broadcast_tag(broadcast: Option<&str>) -> Option<Vec<MessageTag>> {
+    let name = broadcast?;
+    let fits = !name.is_empty()
+        && name.len() <= 256
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !fits {
+        return None;
+    }
+    let tag = MessageTag::builder()
+        .name(estrade_functions::broadcasts::TAG)
+        .value(name)
+        .build()
+        .ok()?;
+    Some(vec![tag])
 }
 
 /// Throttling, quotas, an unreachable or failing service and setup
@@ -110,6 +134,17 @@ mod tests {
     fn refused(error: SendEmailError, status: u16) -> MailError {
         let response = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
         mail_error(SdkError::service_error(error, response))
+    }
+
+    #[test]
+    fn a_broadcast_is_tagged_when_ses_can_take_its_name() {
+        let tags = broadcast_tag(Some("lettre-ecologie_2")).unwrap();
+        assert_eq!(
+            (tags[0].name(), tags[0].value()),
+            ("broadcast", "lettre-ecologie_2")
+        );
+        assert!(broadcast_tag(Some("lettre écologie")).is_none());
+        assert!(broadcast_tag(None).is_none());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! never read.
 #![doc(hidden)]
 
+mod broadcasts;
 mod queue;
 mod rsvps;
 mod supporters;
@@ -34,6 +35,7 @@ pub async fn check_store<S: Store>(store: Arc<S>) {
     rsvps::without_capacity(&store).await;
     rsvps::capacity_changes(&*store).await;
     rate_limits_count_exactly(&store).await;
+    broadcasts::pause_resume_and_counts(&*store).await;
     queue::claims_settle_and_stalls(&*store).await;
     queue::concurrent_senders_share_without_overlap(&store).await;
     walk::members_and_seats_are_walked_once(&*store).await;

@@ -5,6 +5,7 @@
 
 pub mod automations;
 pub mod broadcast;
+pub mod broadcasts;
 pub mod contract;
 pub mod http;
 pub mod mail_events;
@@ -12,6 +13,7 @@ pub mod mailer;
 pub mod messages;
 pub mod mime;
 pub mod outbox;
+pub mod pace;
 pub mod pages;
 pub mod queue;
 pub mod sender;

@@ -6,8 +6,9 @@
 //! here. A message is believed only once [`sns::Verifier`] has checked
 //! its signature, topic and age. Then a permanent bounce marks each
 //! bounced supporter `Bounced`, a complaint marks them `Complained` and
-//! records the withdrawal of consent; everything else is acknowledged and
-//! left alone.
+//! records the withdrawal of consent, and a complaint about an email of
+//! a broadcast counts against it ([`crate::broadcasts`]: a complaint rate
+//! above 0.1% pauses it); everything else is acknowledged and left alone.
 //!
 //! SNS retries a delivery only when we answer outside 2xx–4xx, so a
 //! forged or malformed message gets a 4xx and is never retried, while a
@@ -15,6 +16,7 @@
 //! setting a status twice changes nothing, and the consent record carries
 //! the event's own time, so the store keeps one.
 
+use crate::broadcasts;
 use crate::http::Clock;
 use crate::sns::{Fetch, Malformed, MessageType, Rejection, SnsMessage, Verifier};
 use crate::store::{Store, StoreError};
@@ -404,6 +406,10 @@ async fn notification<S: Store, F: Fetch, K: MailEventSink>(
         Ok(applied) => applied,
         Err(e) => return unavailable("store", &e.0, id),
     };
+    let paused = match broadcasts::count_complaint(&events.store, &event, now).await {
+        Ok(paused) => paused,
+        Err(e) => return unavailable("store", &e.0, id),
+    };
     if let Err(e) = events.sink.record(&event).await {
         return unavailable("sink", &e.0, id);
     }
@@ -421,6 +427,7 @@ async fn notification<S: Store, F: Fetch, K: MailEventSink>(
         "unchanged": applied.unchanged,
         "unknown": applied.unknown,
         "unreadable": applied.unreadable,
+        "broadcast_paused": paused,
     });
     println!("{line}");
     (StatusCode::OK, axum::Json(json!({ "ok": true }))).into_response()

@@ -26,6 +26,9 @@ pub struct Email {
     /// it as `List-Unsubscribe` with `List-Unsubscribe-Post`.
     pub unsubscribe_url: Option<String>,
     pub attachments: Vec<Attachment>,
+    /// The broadcast this message is one of: SES tags the message with it
+    /// (`broadcast`), and echoes the tag in bounce and complaint events.
+    pub broadcast: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

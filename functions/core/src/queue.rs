@@ -15,7 +15,10 @@
 //!
 //! A claim holds an item for a lease under a token. An item still
 //! `claimed` when its lease ends was never handed to the mailer, so it is
-//! claimed again: nothing lost. An item is `sending` only for the moment
+//! claimed again: nothing lost. A sender may also hand a claimed item
+//! back at once (`claimed` → `queued`, in its place, no attempt counted)
+//! when it must not send it now: its broadcast is paused, or SES is
+//! throttling the run. An item is `sending` only for the moment
 //! the mailer has it; one still `sending` after its lease may or may not
 //! have been accepted by the mailer, and is never sent again but marked
 //! `unknown` and reported: nothing doubled. That window (from the store's

@@ -6,19 +6,72 @@
 //! Every queued email is marketing: it goes only to a confirmed address,
 //! carries the one-click unsubscribe headers, and is skipped for anyone
 //! unsubscribed, bounced or complaining when its time comes.
+//!
+//! # Pace
+//!
+//! A run hands email to the mailer no faster than `email.max_per_second`
+//! ([`crate::pace`]), and sends at most [`RUN_SECONDS`] of it, so a
+//! Lambda run ends well inside its timeout and before the next one
+//! starts. Waiting happens before an item is marked `sending`, never
+//! while it is: the window in which an email can be lost stays short. A
+//! claimed batch is at most one run's worth, which the lease outlasts.
+//!
+//! When the mailer says "later" (SES throttling, a paused account, a
+//! timeout), that item goes back to the queue with a [`backoff`], and
+//! the run stops: the rest of its batch is handed back unsent, in its
+//! place, for the next run.
 
 use crate::automations;
+use crate::broadcasts;
 use crate::http::Functions;
 use crate::http::compose::compose;
-use crate::mailer::{MailError, Mailer};
+use crate::mailer::{Email, MailError, Mailer};
+use crate::pace::TokenBucket;
 use crate::queue::{Outgoing, SendState, Settle, Source};
 use crate::store::{Store, StoreResult};
 use estrade_domain::automation::Action;
 use estrade_domain::supporter::EmailStatus;
 use jiff::{SignedDuration, Timestamp};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 /// How long a claim holds its items: longer than a batch takes to send.
 pub const LEASE: SignedDuration = SignedDuration::from_mins(5);
+
+/// Seconds of sending one run does at most, at the configured rate: the
+/// followups function runs every minute with a 50 s timeout.
+pub const RUN_SECONDS: usize = 40;
+
+/// Waits for a while: tokio's timer in production, a test's hand on its
+/// clock in tests.
+pub type Sleep =
+    Arc<dyn Fn(std::time::Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// Tokio's timer.
+pub fn tokio_sleep() -> Sleep {
+    Arc::new(|duration| Box::pin(tokio::time::sleep(duration)))
+}
+
+/// How one run goes.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Emails claimed in the run at most (and never more than
+    /// [`RUN_SECONDS`] at the configured rate).
+    pub limit: usize,
+    pub stop: StopAt,
+    pub sleep: Sleep,
+}
+
+impl RunOptions {
+    pub fn new(limit: usize) -> RunOptions {
+        RunOptions {
+            limit,
+            stop: StopAt::Never,
+            sleep: tokio_sleep(),
+        }
+    }
+}
 
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,6 +90,12 @@ pub struct SendReport {
     pub lost_claims: usize,
     /// Automation steps that send nothing (a condition after a wait), run.
     pub continued: usize,
+    /// Handed back unsent because the mailer throttled the run.
+    pub released: usize,
+    /// Whether the mailer said "later" and the run stopped.
+    pub throttled: bool,
+    /// Of a broadcast paused after they were claimed: handed back unsent.
+    pub held: usize,
 }
 
 /// Where a run stops, so a test can play a sender killed at each step.
@@ -61,13 +120,13 @@ fn backoff(attempts: u32) -> SignedDuration {
 }
 
 /// Sends up to `limit` due emails under the claim `token` (unique per
-/// run: a Lambda request id, a random value).
+/// run: a Lambda request id, a random value), at the configured pace.
 pub async fn send_due<S: Store, M: Mailer>(
     f: &Functions<S, M>,
     token: &str,
     limit: usize,
 ) -> StoreResult<SendReport> {
-    send_due_until(f, token, limit, StopAt::Never).await
+    send_due_with(f, token, &RunOptions::new(limit)).await
 }
 
 /// [`send_due`], stopping where `stop` says (for tests).
@@ -77,7 +136,29 @@ pub async fn send_due_until<S: Store, M: Mailer>(
     limit: usize,
     stop: StopAt,
 ) -> StoreResult<SendReport> {
+    let options = RunOptions {
+        stop,
+        ..RunOptions::new(limit)
+    };
+    send_due_with(f, token, &options).await
+}
+
+/// One run of the sender, as `options` say.
+pub async fn send_due_with<S: Store, M: Mailer>(
+    f: &Functions<S, M>,
+    token: &str,
+    options: &RunOptions,
+) -> StoreResult<SendReport> {
     let now = (f.clock)();
+    let per_second = f.settings().manifest.config.email.max_per_second.max(1);
+    let limit = options
+        .limit
+        .min(usize::try_from(per_second).unwrap_or(usize::MAX) * RUN_SECONDS);
+    let mut pace = Pace {
+        bucket: TokenBucket::new(per_second, 1, now),
+        at: now,
+        sleep: Arc::clone(&options.sleep),
+    };
     let mut report = SendReport::default();
     for stalled in f.store.stalled(now).await? {
         report.unknown += 1;
@@ -87,26 +168,36 @@ pub async fn send_due_until<S: Store, M: Mailer>(
     // the same run.
     for _ in 0..ROUNDS {
         let room = limit.saturating_sub(report.claimed);
-        if room == 0 {
+        if room == 0 || report.throttled {
             break;
         }
+        let now = pace.now(f);
         let claimed = f.store.claim_due(now, now + LEASE, token, room).await?;
         if claimed.is_empty() {
             break;
         }
         report.claimed += claimed.len();
-        if stop == StopAt::AfterClaim {
+        if options.stop == StopAt::AfterClaim {
             return Ok(report);
         }
         for item in claimed {
-            let outcome = send_one(f, token, &item, now, stop).await?;
+            if report.throttled {
+                release(f, token, &item, pace.now(f)).await?;
+                report.released += 1;
+                continue;
+            }
+            let outcome = send_one(f, token, &item, &mut pace, options.stop).await?;
             match outcome {
                 Outcome::Sent => report.sent += 1,
                 Outcome::Skipped => report.skipped += 1,
-                Outcome::Retried => report.retried += 1,
+                Outcome::Retried => {
+                    report.retried += 1;
+                    report.throttled = true;
+                }
                 Outcome::Failed => report.failed += 1,
                 Outcome::LostClaim => report.lost_claims += 1,
                 Outcome::Continued => report.continued += 1,
+                Outcome::Held => report.held += 1,
                 Outcome::Stopped => return Ok(report),
             }
         }
@@ -114,11 +205,56 @@ pub async fn send_due_until<S: Store, M: Mailer>(
     Ok(report)
 }
 
+/// The run's token bucket, and its time: the clock's, or (when the clock
+/// stands still, as some tests' do) at least the time the run has waited.
+struct Pace {
+    bucket: TokenBucket,
+    at: Timestamp,
+    sleep: Sleep,
+}
+
+impl Pace {
+    fn now<S, M>(&mut self, f: &Functions<S, M>) -> Timestamp {
+        self.at = self.at.max((f.clock)());
+        self.at
+    }
+
+    /// Waits until the bucket lets one more email go.
+    async fn wait_turn<S, M>(&mut self, f: &Functions<S, M>) {
+        loop {
+            let now = self.now(f);
+            match self.bucket.take(now) {
+                Ok(()) => return,
+                Err(wait) => {
+                    (self.sleep)(wait.unsigned_abs()).await;
+                    self.at = now + wait;
+                }
+            }
+        }
+    }
+}
+
+/// Hands a claimed item back, unsent, in its place in the queue.
+async fn release<S: Store, M: Mailer>(
+    f: &Functions<S, M>,
+    token: &str,
+    item: &Outgoing,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let back = Settle {
+        due_at: Some(item.due_at),
+        ..settle(item, token, SendState::Claimed, SendState::Queued, now)
+    };
+    f.store.settle(back).await?;
+    Ok(())
+}
+
 /// Claim rounds in one run at most.
 const ROUNDS: usize = 4;
 
 enum Outcome {
     Continued,
+    Held,
     Sent,
     Skipped,
     Retried,
@@ -143,9 +279,10 @@ async fn send_one<S: Store, M: Mailer>(
     f: &Functions<S, M>,
     token: &str,
     item: &Outgoing,
-    now: Timestamp,
+    pace: &mut Pace,
     stop: StopAt,
 ) -> StoreResult<Outcome> {
+    let now = pace.now(f);
     let settings = f.settings();
     let supporter = f
         .store
@@ -206,6 +343,25 @@ async fn send_one<S: Store, M: Mailer>(
         log("skipped", item);
         return Ok(Outcome::Skipped);
     };
+    pace.wait_turn(f).await;
+    let now = pace.now(f);
+    // Paused after the claim: handed back before the mailer has it, so
+    // it is neither lost nor sent twice.
+    let broadcast = match &item.source {
+        Source::Broadcast { broadcast } => Some(broadcast.as_str()),
+        Source::Automation { .. } => None,
+    };
+    if let Some(name) = broadcast
+        && f.store.broadcast(name).await?.is_some_and(|c| c.paused)
+    {
+        release(f, token, item, now).await?;
+        log("held", item);
+        return Ok(Outcome::Held);
+    }
+    let email = Email {
+        broadcast: broadcast.map(str::to_owned),
+        ..email
+    };
     let handed = settle(item, token, SendState::Claimed, SendState::Sending, now);
     if !f.store.settle(handed).await? {
         return Ok(Outcome::LostClaim);
@@ -222,8 +378,14 @@ async fn send_one<S: Store, M: Mailer>(
                 message_id: Some(message_id),
                 ..settle(item, token, SendState::Sending, SendState::Sent, now)
             };
-            f.store.settle(sent).await?;
+            let settled = f.store.settle(sent).await?;
             log("sent", item);
+            if let Some(name) = broadcast
+                && settled
+            {
+                let control = f.store.count_broadcast_sent(name, now).await?;
+                broadcasts::pause_if_complained(&f.store, &control, now).await?;
+            }
             Ok(Outcome::Sent)
         }
         Err(MailError::Transient(_)) => {

@@ -10,7 +10,7 @@
 //! WAL, so reads (a second connection, on tokio's blocking pool) never
 //! block the writer, nor readers in other processes.
 //!
-//! # Schema (version 2, in `PRAGMA user_version`)
+//! # Schema (version 3, in `PRAGMA user_version`)
 //!
 //! Enumerations are stored as their serde names (`pending`, `waitlisted`,
 //! `given`...), timestamps as RFC 3339 text, sets as JSON arrays.
@@ -24,6 +24,10 @@
 //!   over all of them makes a retried record a no-op.
 //! - `outgoing`: the send queue ([`crate::queue`]), one row per item,
 //!   times in Unix milliseconds, the claim's `token` and `lease_until`.
+//! - `broadcasts` (version 3): one row per broadcast `name` with
+//!   `paused`, `reason`, `changed_at` and the counts of
+//!   [`BroadcastControl`]; `broadcast_complaints`: one row per
+//!   `(broadcast, message_id)` whose complaint was counted.
 //! - `rsvps`: one row per `(event, email)` with `status`, `position`
 //!   (unique per event, order of arrival) and `at` (when the registration
 //!   reached its status). A cancelled row stays; registering again gives
@@ -36,12 +40,14 @@
 //! a restart forgets the counts, which only lets a few more requests
 //! through, and two processes sharing a file count apart.
 
+mod broadcasts;
 mod queue;
 mod rows;
 mod rsvps;
 mod walk;
 mod writer;
 
+use crate::broadcasts::BroadcastControl;
 use crate::queue::{Outgoing, Settle};
 use crate::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
@@ -59,7 +65,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use writer::Job;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS supporters (
@@ -359,6 +365,9 @@ fn prepare(connection: &Connection) -> StoreResult<()> {
     connection.execute_batch(INDEXES).map_err(schema)?;
     connection.execute_batch(queue::SCHEMA).map_err(schema)?;
     connection
+        .execute_batch(broadcasts::SCHEMA)
+        .map_err(schema)?;
+    connection
         .pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(schema)?;
     Ok(())
@@ -599,8 +608,52 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn broadcast(&self, name: &str) -> StoreResult<Option<BroadcastControl>> {
+        let name = name.to_owned();
+        self.read("broadcast", move |tx| broadcasts::load(tx, &name))
+            .await
+    }
+
+    async fn set_broadcast_paused(
+        &self,
+        name: &str,
+        reason: Option<String>,
+        at: Timestamp,
+    ) -> StoreResult<BroadcastControl> {
+        let name = name.to_owned();
+        self.write("set_broadcast_paused", Durable::Committed, move |tx| {
+            broadcasts::set_paused(tx, &name, reason.as_deref(), at)
+        })
+        .await
+    }
+
     async fn seats(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Seat>> {
         self.read("seats", move |tx| walk::seats(tx, after.as_deref(), limit))
             .await
+    }
+
+    async fn count_broadcast_sent(
+        &self,
+        name: &str,
+        _at: Timestamp,
+    ) -> StoreResult<BroadcastControl> {
+        let name = name.to_owned();
+        self.write("count_broadcast_sent", Durable::Committed, move |tx| {
+            broadcasts::count_sent(tx, &name)
+        })
+        .await
+    }
+
+    async fn count_broadcast_complaint(
+        &self,
+        name: &str,
+        message_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<BroadcastControl>> {
+        let (name, message_id) = (name.to_owned(), message_id.to_owned());
+        self.write("count_broadcast_complaint", Durable::Committed, move |tx| {
+            broadcasts::count_complaint(tx, &name, &message_id, at)
+        })
+        .await
     }
 }

@@ -7,6 +7,7 @@
 //! checked in the same write that takes the seat, a rate-limit counter is
 //! incremented and read in one step.
 
+use crate::broadcasts::BroadcastControl;
 use crate::queue::{Outgoing, Settle};
 use estrade_domain::supporter::{
     ConsentRecord, EmailStatus, Rsvp, RsvpStatus, Supporter, SupporterUpdate,
@@ -171,7 +172,9 @@ pub trait Store: Send + Sync + 'static {
     /// Claims for `token`, until `until`, up to `limit` items due at
     /// `now`, earliest first: queued ones whose `due_at` has come, and
     /// claimed ones whose lease ended (their sender stopped before handing
-    /// them to the mailer). Two senders never hold the same item.
+    /// them to the mailer). Two senders never hold the same item. Items of
+    /// a paused broadcast ([`Store::set_broadcast_paused`]) are left
+    /// where they are, and do not keep the others waiting.
     fn claim_due(
         &self,
         now: Timestamp,
@@ -210,4 +213,39 @@ pub trait Store: Send + Sync + 'static {
         after: Option<String>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Page<Seat>>> + Send;
+
+    /// The control record of broadcast `name`; `None` if nothing was
+    /// ever recorded about it (it runs).
+    fn broadcast(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Option<BroadcastControl>>> + Send;
+
+    /// Pauses broadcast `name` for `reason` (`Some`), or resumes it
+    /// (`None`), which also notes its counts as they are then (the
+    /// complaint rule judges what comes after). Returns the record.
+    fn set_broadcast_paused(
+        &self,
+        name: &str,
+        reason: Option<String>,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<BroadcastControl>> + Send;
+
+    /// Counts one sent email of broadcast `name`, atomically; the record
+    /// after it.
+    fn count_broadcast_sent(
+        &self,
+        name: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<BroadcastControl>> + Send;
+
+    /// Counts a complaint about message `message_id` of broadcast `name`,
+    /// once: the record after it, or `None` when that message's
+    /// complaint was counted already.
+    fn count_broadcast_complaint(
+        &self,
+        name: &str,
+        message_id: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<Option<BroadcastControl>>> + Send;
 }

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use estrade_domain::supporter::{
     ConsentAction, ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate,
 };
+use estrade_functions::broadcasts::BroadcastControl;
 use estrade_functions::mail_events::{
     BounceType, MailEventSink, MailEvents, SesEvent, SesEventKind, mail_events_routes,
     parse_ses_event,
@@ -538,6 +539,28 @@ impl Store for DownStore {
     async fn seats(&self, _: Option<String>, _: usize) -> StoreResult<Page<Seat>> {
         down()
     }
+    async fn broadcast(&self, _: &str) -> StoreResult<Option<BroadcastControl>> {
+        down()
+    }
+    async fn set_broadcast_paused(
+        &self,
+        _: &str,
+        _: Option<String>,
+        _: Timestamp,
+    ) -> StoreResult<BroadcastControl> {
+        down()
+    }
+    async fn count_broadcast_sent(&self, _: &str, _: Timestamp) -> StoreResult<BroadcastControl> {
+        down()
+    }
+    async fn count_broadcast_complaint(
+        &self,
+        _: &str,
+        _: &str,
+        _: Timestamp,
+    ) -> StoreResult<Option<BroadcastControl>> {
+        down()
+    }
 }
 
 #[tokio::test]
@@ -582,4 +605,65 @@ fn an_ses_event_reads_its_kind_recipients_tags_and_time() {
         other.kind,
         SesEventKind::Other("Rendering Failure".to_owned())
     );
+}
+
+/// A complaint about message `message_id` of the broadcast `broadcast`.
+fn tagged_complaint(recipient: &str, message_id: &str, broadcast: &str) -> String {
+    let mut event: serde_json::Value = serde_json::from_str(&complaint(recipient)).unwrap();
+    event["mail"]["messageId"] = json!(message_id);
+    event["mail"]["tags"] = json!({ "broadcast": [broadcast] });
+    event.to_string()
+}
+
+#[tokio::test]
+async fn complaints_above_a_thousandth_of_a_broadcast_pause_it_once_counted() {
+    let h = Harness::new().await;
+    let store = &h.events.store;
+    let at: Timestamp = NOW.parse().unwrap();
+    for _ in 0..1_000 {
+        store.count_broadcast_sent("lettre", at).await.unwrap();
+    }
+
+    let first = tagged_complaint("ana@example.org", "0102-m1", "lettre");
+    for _ in 0..2 {
+        let (status, body) = h.post(&notification("n-20", &first)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let control = store.broadcast("lettre").await.unwrap().unwrap();
+    assert_eq!(
+        (control.sent, control.complained, control.paused),
+        (1_000, 1, false),
+        "one complaint in a thousand (told twice) is 0.1%, not above"
+    );
+
+    // Another broadcast's complaint counts for that one.
+    let other = tagged_complaint("bruno@example.org", "0102-m9", "autre");
+    h.post(&notification("n-21", &other)).await;
+    assert!(!store.broadcast("lettre").await.unwrap().unwrap().paused);
+
+    let second = tagged_complaint("bruno@example.org", "0102-m2", "lettre");
+    let (status, _) = h.post(&notification("n-22", &second)).await;
+    assert_eq!(status, StatusCode::OK);
+    let control = store.broadcast("lettre").await.unwrap().unwrap();
+    assert_eq!((control.complained, control.paused), (2, true));
+    assert_eq!(
+        control.reason.as_deref(),
+        Some("complaint rate above 0.1%: 2 complaints for 1000 sent")
+    );
+}
+
+#[tokio::test]
+async fn complaints_before_a_thousand_sent_do_not_pause() {
+    let h = Harness::new().await;
+    let store = &h.events.store;
+    let at: Timestamp = NOW.parse().unwrap();
+    for _ in 0..100 {
+        store.count_broadcast_sent("lettre", at).await.unwrap();
+    }
+    for (n, who) in ["ana@example.org", "bruno@example.org"].iter().enumerate() {
+        let message = tagged_complaint(who, &format!("0102-s{n}"), "lettre");
+        h.post(&notification(&format!("n-3{n}"), &message)).await;
+    }
+    let control = store.broadcast("lettre").await.unwrap().unwrap();
+    assert_eq!((control.complained, control.paused), (2, false));
 }

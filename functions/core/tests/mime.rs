@@ -22,6 +22,7 @@ fn email() -> Email {
         text: "Bonjour Ana,\n\nOn se retrouve samedi.\n".to_owned(),
         unsubscribe_url: None,
         attachments: Vec::new(),
+        broadcast: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn email(to: &str, subject: &str) -> Email {
         text: "Bonjour\n".to_owned(),
         unsubscribe_url: None,
         attachments: Vec::new(),
+        broadcast: None,
     }
 }
 

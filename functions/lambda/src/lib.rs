@@ -96,8 +96,9 @@ async fn run(router: axum::Router) {
     }
 }
 
-/// Emails one run of the followups function sends at most: with SES's
-/// default of 14 a second, well inside a run's time.
+/// Emails one run of the followups function claims at most; the sender
+/// lowers it to what `email.max_per_second` lets go out in
+/// [`estrade_functions::sender::RUN_SECONDS`] (560 at SES's usual 14).
 const FOLLOWUPS_PER_RUN: usize = 500;
 
 /// The scheduled sender ([`estrade_functions::sender`]), run by an
@@ -120,13 +121,15 @@ pub async fn serve_followups() {
                         .await
                         .map_err(|e| e.to_string())?;
                 println!(
-                    "{{\"level\":\"info\",\"what\":\"followups\",\"claimed\":{},\"sent\":{},\"skipped\":{},\"retried\":{},\"failed\":{},\"unknown\":{}}}",
+                    "{{\"level\":\"info\",\"what\":\"followups\",\"claimed\":{},\"sent\":{},\"skipped\":{},\"retried\":{},\"failed\":{},\"unknown\":{},\"released\":{},\"throttled\":{}}}",
                     report.claimed,
                     report.sent,
                     report.skipped,
                     report.retried,
                     report.failed,
-                    report.unknown
+                    report.unknown,
+                    report.released,
+                    report.throttled
                 );
                 Ok::<_, String>(serde_json::json!({ "sent": report.sent }))
             })

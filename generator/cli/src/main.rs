@@ -1,6 +1,7 @@
 //! The `estrade` command.
 
 mod broadcast;
+mod broadcast_control;
 mod build;
 mod functions;
 mod outbox_view;
@@ -34,6 +35,8 @@ enum Command {
     /// Queue a broadcast email for everyone in its audience, due at its
     /// `send_at`; --dry-run shows what would go.
     Send(broadcast::SendArgs),
+    /// Pause, resume or show a broadcast (embedded store only).
+    Broadcast(broadcast_control::BroadcastArgs),
     /// Create a new campaign in DIR from the example campaign.
     New {
         /// Folder to create (must not exist, or be empty).
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Audience(args) => broadcast::audience(&args),
         Command::Send(args) => broadcast::send(&args),
+        Command::Broadcast(args) => broadcast_control::broadcast(&args),
         Command::New { dir } => new(&dir),
     };
     match result {

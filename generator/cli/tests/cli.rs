@@ -332,3 +332,56 @@ error: content/emails/welcome.md:5:18: unknown place `{frist_name}`
 "
     );
 }
+
+#[test]
+fn a_broadcast_is_paused_shown_and_resumed_in_the_embedded_store() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().to_str().unwrap();
+    let missing = estrade(&["broadcast", "status", "lettre", "--root", dir]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("run `estrade serve` in this campaign first"),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    // The store `estrade serve` makes, made here without serving.
+    std::fs::create_dir_all(root.path().join(".estrade")).unwrap();
+    estrade_functions::sqlite::SqliteStore::open(root.path().join(".estrade/serve.sqlite"))
+        .unwrap();
+    let status = estrade(&["broadcast", "status", "lettre", "--root", dir]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    assert_eq!(
+        text(&status.stdout),
+        "lettre: not paused; nothing sent yet\n"
+    );
+
+    let paused = estrade(&[
+        "broadcast",
+        "pause",
+        "lettre",
+        "--reason",
+        "relecture",
+        "--root",
+        dir,
+    ]);
+    assert!(paused.status.success(), "{}", text(&paused.stderr));
+    let shown = text(&estrade(&["broadcast", "status", "lettre", "--root", dir]).stdout);
+    assert!(shown.starts_with("lettre: paused since "), "{shown}");
+    assert!(
+        shown.contains(": relecture\n  sent 0, complaints 0;"),
+        "{shown}"
+    );
+
+    let resumed = estrade(&["broadcast", "resume", "lettre", "--root", dir]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert!(
+        text(&resumed.stdout).starts_with("lettre: sending (resumed "),
+        "{}",
+        text(&resumed.stdout)
+    );
+
+    let bad = estrade(&["broadcast", "pause", "Lettre Été", "--root", dir]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("cannot name a broadcast"));
+}

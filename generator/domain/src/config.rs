@@ -179,6 +179,11 @@ pub struct EmailSettings {
     /// The SES configuration set that receives bounces and complaints.
     #[serde(default)]
     pub configuration_set: Option<String>,
+    /// Emails handed to SES a second at most: the account's maximum send
+    /// rate (1 in the SES sandbox, 14 when production access is granted,
+    /// more on request). The scheduled sender never goes faster.
+    #[serde(default = "default_max_per_second")]
+    pub max_per_second: u32,
 }
 
 impl Default for EmailSettings {
@@ -188,8 +193,13 @@ impl Default for EmailSettings {
             from_address: default_from(),
             reply_to: None,
             configuration_set: None,
+            max_per_second: default_max_per_second(),
         }
     }
+}
+
+fn default_max_per_second() -> u32 {
+    14
 }
 
 fn default_from() -> String {
@@ -274,6 +284,12 @@ impl CampaignConfig {
         }
         if self.paginate_by == 0 {
             problems.push(("paginate_by", "must be at least 1".to_owned()));
+        }
+        if self.email.max_per_second == 0 {
+            problems.push((
+                "email.max_per_second",
+                "must be at least 1; SES's rate is on the account dashboard".to_owned(),
+            ));
         }
         problems
     }

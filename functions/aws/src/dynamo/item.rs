@@ -253,7 +253,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn optional_text(&self, attribute: &str) -> StoreResult<Option<String>> {
+    pub(crate) fn optional_text(&self, attribute: &str) -> StoreResult<Option<String>> {
         match self.item.get(attribute) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
             Some(AttributeValue::S(text)) => Ok(Some(text.clone())),
@@ -269,7 +269,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn flag(&self, attribute: &str) -> StoreResult<bool> {
+    pub(crate) fn flag(&self, attribute: &str) -> StoreResult<bool> {
         match self.item.get(attribute) {
             None => Ok(false),
             Some(AttributeValue::Bool(flag)) => Ok(*flag),

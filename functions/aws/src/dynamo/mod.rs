@@ -12,6 +12,9 @@
 //! | RSVP | `EVENT#<event>` | `RSVP#<email>` |
 //! | event counters | `EVENT#<event>` | `COUNTER` |
 //! | rate-limit window | `RATE#<key>` | `WINDOW#<seconds>#<start>` |
+//! | send-queue item | `OUTGOING#<id>` | `ITEM` |
+//! | broadcast control | `BROADCASTS` | `BROADCAST#<name>` |
+//! | counted complaint | `BROADCAST#<name>` | `COMPLAINT#<message id>` |
 //!
 //! A supporter item holds the [`Supporter`] fields (sets as string sets,
 //! times as RFC 3339), a consent item the [`ConsentRecord`] fields, an RSVP
@@ -19,6 +22,11 @@
 //! position as `waitlist_position`. The counters item holds
 //! `next_position`, `seats_taken` and `waitlisted`; a rate-limit window
 //! `hits` and `expires_at` (epoch seconds, the table's TTL attribute).
+//! The send queue's items are described in `queue.rs`. A broadcast
+//! control record holds `name`, `paused`, `reason`, `changed_at` and the
+//! counters `sent`, `complained`, `sent_at_resume`,
+//! `complained_at_resume`; every control record shares one partition so
+//! that one query lists the paused broadcasts (see `broadcasts.rs`).
 //!
 //! A supporter and their consent history share a partition, so one query
 //! reads (or, on an erasure request, finds) all of it. An event's RSVPs and
@@ -67,6 +75,10 @@
 //! - Transactions cancelled by a conflict with another one, or by a
 //!   condition that another request changed, are retried with a short
 //!   randomised pause.
+//! - **Broadcast counts** are `ADD`ed in place; a complaint is counted in
+//!   a transaction with the put of a marker item keyed by the message
+//!   id, conditioned on its absence, so a redelivered event counts
+//!   nothing. Pausing and resuming are plain updates of the record.
 //! - **Rate limits**: one `UpdateItem` of `ADD hits 1` returning the new
 //!   count, on an item per key and fixed window. The window's start is in
 //!   the key, so an expired window is never read again: DynamoDB's TTL
@@ -75,6 +87,7 @@
 //! The table (with the index and TTL) is made by [`create_table`], whose
 //! documentation says what an infrastructure template must declare.
 
+mod broadcasts;
 mod expr;
 mod item;
 mod limits;
@@ -91,6 +104,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
+use estrade_functions::broadcasts::BroadcastControl;
 use estrade_functions::queue::{Outgoing, Settle};
 use estrade_functions::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use jiff::Timestamp;
@@ -392,5 +406,35 @@ impl Store for DynamoStore {
 
     async fn seats(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Seat>> {
         self.seats_page(after, limit).await
+    }
+
+    async fn broadcast(&self, name: &str) -> StoreResult<Option<BroadcastControl>> {
+        self.broadcast_control(name).await
+    }
+
+    async fn set_broadcast_paused(
+        &self,
+        name: &str,
+        reason: Option<String>,
+        at: Timestamp,
+    ) -> StoreResult<BroadcastControl> {
+        self.pause_broadcast(name, reason, at).await
+    }
+
+    async fn count_broadcast_sent(
+        &self,
+        name: &str,
+        _at: Timestamp,
+    ) -> StoreResult<BroadcastControl> {
+        self.count_sent(name).await
+    }
+
+    async fn count_broadcast_complaint(
+        &self,
+        name: &str,
+        message_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<BroadcastControl>> {
+        self.count_complaint(name, message_id, at).await
     }
 }

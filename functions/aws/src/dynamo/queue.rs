@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use estrade_functions::queue::{Outgoing, SendState, Settle, Source};
 use estrade_functions::store::{StoreError, StoreResult};
 use jiff::Timestamp;
+use std::collections::BTreeSet;
 use tokio::task::JoinSet;
 
 const ITEM: &str = "ITEM";
@@ -51,6 +52,21 @@ async fn settled_put(puts: &mut JoinSet<PutOutcome>) -> StoreResult<usize> {
         )),
         None => Ok(0),
     }
+}
+
+/// Pages of the queue index one claim reads at most while a broadcast
+/// is paused.
+const MAX_PAGES: usize = 8;
+
+/// Whether a listed item belongs to one of the `paused` broadcasts.
+fn of_paused(item: &Item, paused: &BTreeSet<String>) -> bool {
+    let Some(AttributeValue::S(source)) = item.get("source") else {
+        return false;
+    };
+    matches!(
+        serde_json::from_str::<Source>(source),
+        Ok(Source::Broadcast { broadcast }) if paused.contains(&broadcast)
+    )
 }
 
 fn outgoing_pk(id: &str) -> String {
@@ -144,8 +160,49 @@ impl DynamoStore {
         Ok(added)
     }
 
-    /// The items listed under `queue` whose time is at most `upto`.
-    async fn listed(&self, queue: &str, upto: i64, limit: usize) -> StoreResult<Vec<Item>> {
+    /// The items listed under `queue` whose time is at most `upto`, but
+    /// for those of the broadcasts in `paused`.
+    ///
+    /// With nothing paused, one page of `limit`. Otherwise DynamoDB's
+    /// `Limit` would count the skipped items too, so whole pages are read
+    /// until `limit` are found, [`MAX_PAGES`] at most: a paused backlog
+    /// larger than that (about ten thousand items) does keep later items
+    /// waiting until it is resumed.
+    async fn listed(
+        &self,
+        queue: &str,
+        upto: i64,
+        limit: usize,
+        paused: &BTreeSet<String>,
+    ) -> StoreResult<Vec<Item>> {
+        if paused.is_empty() {
+            return self
+                .listed_page(queue, upto, Some(limit), None)
+                .await
+                .map(|p| p.0);
+        }
+        let mut found = Vec::new();
+        let mut start = None;
+        for _ in 0..MAX_PAGES {
+            let (items, next) = self.listed_page(queue, upto, None, start).await?;
+            found.extend(items.into_iter().filter(|item| !of_paused(item, paused)));
+            if found.len() >= limit || next.is_none() {
+                break;
+            }
+            start = next;
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    /// One page of [`Self::listed`], and where the next one starts.
+    async fn listed_page(
+        &self,
+        queue: &str,
+        upto: i64,
+        limit: Option<usize>,
+        start: Option<Item>,
+    ) -> StoreResult<(Vec<Item>, Option<Item>)> {
         let mut expr = Expr::new();
         let condition = format!(
             "{} = {} AND {} <= {}",
@@ -163,11 +220,12 @@ impl DynamoStore {
             .key_condition_expression(condition)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
-            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_limit(limit.map(|limit| i32::try_from(limit.max(1)).unwrap_or(i32::MAX)))
+            .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(|err| store_error("Query (queue)", err))?;
-        Ok(found.items.unwrap_or_default())
+        Ok((found.items.unwrap_or_default(), found.last_evaluated_key))
     }
 
     /// Runs one conditional update of a queue item; the item after it,
@@ -211,8 +269,10 @@ impl DynamoStore {
         token: &str,
         limit: usize,
     ) -> StoreResult<Vec<Outgoing>> {
-        let mut listed = self.listed(DUE, now.as_millisecond(), limit).await?;
-        listed.extend(self.listed(CLAIMED, now.as_millisecond(), limit).await?);
+        let paused = self.paused_broadcasts().await?;
+        let upto = now.as_millisecond();
+        let mut listed = self.listed(DUE, upto, limit, &paused).await?;
+        listed.extend(self.listed(CLAIMED, upto, limit, &paused).await?);
         let mut claimed = Vec::with_capacity(limit.min(listed.len()));
         for item in &listed {
             if claimed.len() >= limit {
@@ -294,11 +354,14 @@ impl DynamoStore {
                     expr.value("key", s(queue_key(due, &settle.id)))
                 ));
                 removes.extend([expr.name("token"), expr.name("lease_until")]);
-                adds.push(format!(
-                    "{} {}",
-                    expr.name("attempts"),
-                    expr.value("one", n(1))
-                ));
+                // Handed back before the mailer had it: not an attempt.
+                if settle.from == SendState::Sending {
+                    adds.push(format!(
+                        "{} {}",
+                        expr.name("attempts"),
+                        expr.value("one", n(1))
+                    ));
+                }
             }
             SendState::Sending => {
                 // Listed under the end of its lease, for `stalled`.
@@ -353,7 +416,11 @@ impl DynamoStore {
     pub(super) async fn stalled_items(&self, now: Timestamp) -> StoreResult<Vec<Outgoing>> {
         let mut stalled = Vec::new();
         // The key is the time the send began; the lease says when it ends.
-        for item in self.listed(SENDING, now.as_millisecond(), 100).await? {
+        let all = BTreeSet::new();
+        for item in self
+            .listed(SENDING, now.as_millisecond(), 100, &all)
+            .await?
+        {
             let Ok(id) = Fields::new(&item, "queue item").text("id") else {
                 continue;
             };

@@ -15,6 +15,7 @@ fn email(from_address: &str, subject: &str) -> Email {
         text: "Rendez-vous samedi.".into(),
         unsubscribe_url: Some("https://claire-martin.example/api/unsubscribe?t=abc123".into()),
         attachments: Vec::new(),
+        broadcast: None,
     }
 }
 
@@ -47,10 +48,12 @@ async fn ses_sends_the_raw_message_with_its_unsubscribe_headers() {
     let mailer = SesMailer::new(client, &domain).with_configuration_set(&configuration_set);
     let subject = format!("Réunion publique {}", unique_name("subject"));
 
-    let id = mailer
-        .send(&email(&format!("equipe@{domain}"), &subject))
-        .await
-        .unwrap();
+    // One of a broadcast: sent with its message tag, which SES accepts.
+    let letter = Email {
+        broadcast: Some("lettre-ecologie".into()),
+        ..email(&format!("equipe@{domain}"), &subject)
+    };
+    let id = mailer.send(&letter).await.unwrap();
     assert!(!id.is_empty(), "SES answers with a message id");
 
     let data = moto_data();

@@ -244,6 +244,35 @@ pub(super) async fn claims_settle_and_stalls<S: Store>(store: &S) {
         vec!["q-retry".to_owned()],
         "then due",
     );
+
+    // Handed back unsent (a paused broadcast, a throttled run): queued
+    // again in its place, with no attempt counted, and claimable at once.
+    let release = Settle {
+        due_at: Some(retry_at),
+        ..settle(
+            "q-retry",
+            "t7",
+            SendState::Claimed,
+            SendState::Queued,
+            retry_at,
+        )
+    };
+    holds(
+        store.settle(release).await.must("settle"),
+        "a claimed item can be handed back",
+    );
+    let released = store.outgoing("q-retry").await.must("outgoing");
+    same(
+        released.map(|item| (item.state, item.attempts, item.due_at)),
+        Some((SendState::Queued, 1, retry_at)),
+        "handed back unsent: queued, in its place, no attempt counted",
+    );
+    let again = store.claim_due(retry_at, retry_at + lease, "t8", 10).await;
+    same(
+        ids(&again.must("claim_due")),
+        vec!["q-retry".to_owned()],
+        "a handed-back item is claimed again at once",
+    );
 }
 
 pub(super) async fn concurrent_senders_share_without_overlap<S: Store>(store: &Arc<S>) {

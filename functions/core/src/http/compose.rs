@@ -153,6 +153,7 @@ pub(crate) fn compose(
             .then(|| values.get("unsubscribe_url").cloned())
             .flatten(),
         attachments,
+        broadcast: None,
     })
 }
 

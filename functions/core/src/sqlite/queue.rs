@@ -1,6 +1,7 @@
 //! The send queue's rows: one per [`Outgoing`], `due_at` and `lease_until`
 //! in Unix milliseconds so that "due" is a comparison of integers.
 
+use super::broadcasts::NOT_PAUSED;
 use super::rows::{time, time_text};
 use super::{Failure, Outcome};
 use crate::queue::{Outgoing, SendState, Settle, Source};
@@ -121,6 +122,7 @@ pub(super) fn claim_due(
             "SELECT {COLUMNS} FROM outgoing \
              WHERE state IN ('queued', 'claimed') AND due_at <= ?1 \
              AND (state = 'queued' OR lease_until <= ?1) \
+             AND {NOT_PAUSED} \
              ORDER BY due_at, id LIMIT ?2"
         ))?
         .query_map(params![millis(now), limit], read)?
@@ -139,7 +141,10 @@ pub(super) fn claim_due(
 }
 
 pub(super) fn settle(tx: &Connection, settle: &Settle) -> Outcome<bool> {
-    let requeue = settle.to == SendState::Queued;
+    // An attempt is the mailer's answer: an item handed back before the
+    // mailer had it (claimed, then queued) was not tried.
+    let tried = settle.to == SendState::Sent
+        || (settle.to == SendState::Queued && settle.from == SendState::Sending);
     let changed = tx
         .prepare_cached(
             "UPDATE outgoing SET state = ?4, updated_at = ?5, \
@@ -158,7 +163,7 @@ pub(super) fn settle(tx: &Connection, settle: &Settle) -> Outcome<bool> {
             time_text(settle.at),
             settle.message_id,
             settle.due_at.map(millis),
-            i64::from(requeue || settle.to == SendState::Sent),
+            i64::from(tried),
         ])?;
     Ok(changed == 1)
 }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use estrade_domain::manifest::Manifest;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use estrade_domain::token::Keys;
+use estrade_functions::broadcasts::BroadcastControl;
 use estrade_functions::http::{Functions, Settings, router};
 use estrade_functions::outbox::{self, OutboxMailer};
 use estrade_functions::queue::{Outgoing, Settle};
@@ -27,7 +28,7 @@ use tower::ServiceExt;
 
 pub const ORIGIN: (&str, &str) = ("origin", "https://jane.example");
 pub const JSON: (&str, &str) = ("accept", "application/json");
-const KEYS: &str = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+pub const KEYS: &str = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 /// The SQLite store, made to fail from its n-th call on when asked: the
 /// way to test a database that goes away in the middle of a request.
@@ -166,6 +167,38 @@ impl Store for FlakyStore {
     async fn seats(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Seat>> {
         self.check()?;
         self.inner.seats(after, limit).await
+    }
+    async fn broadcast(&self, name: &str) -> StoreResult<Option<BroadcastControl>> {
+        self.check()?;
+        self.inner.broadcast(name).await
+    }
+    async fn set_broadcast_paused(
+        &self,
+        name: &str,
+        reason: Option<String>,
+        at: Timestamp,
+    ) -> StoreResult<BroadcastControl> {
+        self.check()?;
+        self.inner.set_broadcast_paused(name, reason, at).await
+    }
+    async fn count_broadcast_sent(
+        &self,
+        name: &str,
+        at: Timestamp,
+    ) -> StoreResult<BroadcastControl> {
+        self.check()?;
+        self.inner.count_broadcast_sent(name, at).await
+    }
+    async fn count_broadcast_complaint(
+        &self,
+        name: &str,
+        message_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<BroadcastControl>> {
+        self.check()?;
+        self.inner
+            .count_broadcast_complaint(name, message_id, at)
+            .await
     }
 }
 

@@ -1,0 +1,114 @@
+//! `estrade broadcast pause|resume|status NAME`: stops a broadcast
+//! cleanly and starts it again, in the embedded store of `estrade serve`
+//! (`DIR/.estrade/serve.sqlite`).
+//!
+//! Only the embedded store is reached: this command has no DynamoDB
+//! client. A campaign on AWS pauses a broadcast by writing its control
+//! record (see `functions/aws/src/dynamo/broadcasts.rs`) until the
+//! command learns to.
+
+use clap::{Args, Subcommand};
+use estrade_functions::broadcasts::{BroadcastControl, MIN_SENT};
+use estrade_functions::sqlite::SqliteStore;
+use estrade_functions::store::Store;
+use jiff::Timestamp;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct BroadcastArgs {
+    #[command(subcommand)]
+    action: Action,
+    /// The campaign's folder, whose `.estrade/serve.sqlite` holds the
+    /// queue.
+    #[arg(long, default_value = ".", global = true)]
+    root: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// Stop sending NAME: its recipients stay queued, in their place.
+    Pause {
+        /// The broadcast: its email's name (`content/emails/NAME.md`).
+        name: String,
+        /// Why, shown by `status`.
+        #[arg(long, default_value = "paused by hand")]
+        reason: String,
+    },
+    /// Send NAME again: each recipient still queued gets it once.
+    Resume {
+        /// The broadcast: its email's name.
+        name: String,
+    },
+    /// Whether NAME is paused, and what was sent and complained about.
+    Status {
+        /// The broadcast: its email's name.
+        name: String,
+    },
+}
+
+pub fn broadcast(args: &BroadcastArgs) -> Result<(), String> {
+    let name = match &args.action {
+        Action::Pause { name, .. } | Action::Resume { name } | Action::Status { name } => name,
+    };
+    if !estrade_site::emails::valid_name(name) {
+        return Err(format!(
+            "error: `{name}` cannot name a broadcast; use its email's file name, \
+             like `lettre-ecologie`"
+        ));
+    }
+    let file = args.root.join(".estrade").join("serve.sqlite");
+    if !file.is_file() {
+        return Err(format!(
+            "error: no store at {}: run `estrade serve` in this campaign first",
+            file.display()
+        ));
+    }
+    let store = SqliteStore::open(&file).map_err(|e| format!("error: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("error: cannot start: {e}"))?;
+    let now = Timestamp::now();
+    let control = runtime.block_on(async {
+        match &args.action {
+            Action::Pause { name, reason } => {
+                let reason = Some(reason.clone());
+                store
+                    .set_broadcast_paused(name, reason, now)
+                    .await
+                    .map(Some)
+            }
+            Action::Resume { name } => store.set_broadcast_paused(name, None, now).await.map(Some),
+            Action::Status { name } => store.broadcast(name).await,
+        }
+    });
+    let control = control.map_err(|e| format!("error: {e}"))?;
+    println!("{}", describe(name, control.as_ref()));
+    Ok(())
+}
+
+fn describe(name: &str, control: Option<&BroadcastControl>) -> String {
+    let Some(control) = control else {
+        return format!("{name}: not paused; nothing sent yet");
+    };
+    let state = match (&control.paused, &control.reason, control.changed_at) {
+        (true, reason, at) => format!(
+            "paused{}: {}",
+            at.map(|at| format!(" since {at}")).unwrap_or_default(),
+            reason.as_deref().unwrap_or("no reason given")
+        ),
+        (false, _, Some(at)) => format!("sending (resumed {at})"),
+        (false, _, None) => "sending".to_owned(),
+    };
+    let rate = if control.sent == 0 {
+        String::new()
+    } else {
+        let percent = control.complained as f64 * 100.0 / control.sent as f64;
+        format!(" ({percent:.2}%)")
+    };
+    format!(
+        "{name}: {state}\n  sent {}, complaints {}{rate}; paused automatically above 0.1% \
+         once {MIN_SENT} are sent",
+        control.sent, control.complained
+    )
+}
