@@ -21,3 +21,4 @@ pub mod sns;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
+pub mod watched;

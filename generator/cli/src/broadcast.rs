@@ -64,7 +64,7 @@ struct Broadcast {
 }
 
 /// Where the supporters are.
-enum Where {
+pub enum Where {
     Local(PathBuf),
     Dynamo(String),
 }
@@ -166,7 +166,7 @@ fn email_name(written: &str) -> String {
     file.strip_suffix(".md").unwrap_or(file).to_owned()
 }
 
-fn place(root: &Path, table: Option<&str>) -> Where {
+pub fn place(root: &Path, table: Option<&str>) -> Where {
     let table = table
         .map(str::to_owned)
         .or_else(|| std::env::var("ESTRADE_TABLE").ok())
@@ -177,18 +177,18 @@ fn place(root: &Path, table: Option<&str>) -> Where {
     }
 }
 
-fn local_store(file: &Path) -> Result<SqliteStore, String> {
+pub fn local_store(file: &Path) -> Result<SqliteStore, String> {
     if !file.is_file() {
         return Err(format!(
-            "error: no supporters yet: {} does not exist. `estrade serve` keeps its \
-             supporters there; give --table NAME to read a DynamoDB table",
+            "error: {} does not exist: run `estrade serve` in this campaign first (it keeps \
+             its supporters and queue there), or give --table NAME for a DynamoDB table",
             file.display()
         ));
     }
     SqliteStore::open(file).map_err(|e| format!("error: {e}"))
 }
 
-async fn dynamo(table: &str) -> Result<DynamoStore, String> {
+pub async fn dynamo(table: &str) -> Result<DynamoStore, String> {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     Ok(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&config),
@@ -196,7 +196,7 @@ async fn dynamo(table: &str) -> Result<DynamoStore, String> {
     ))
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,16 +1,12 @@
 //! `estrade broadcast pause|resume|status NAME`: stops a broadcast
 //! cleanly and starts it again, in the embedded store of `estrade serve`
-//! (`DIR/.estrade/serve.sqlite`).
-//!
-//! Only the embedded store is reached: this command has no DynamoDB
-//! client. A campaign on AWS pauses a broadcast by writing its control
-//! record (see `functions/aws/src/dynamo/broadcasts.rs`) until the
-//! command learns to.
+//! (`DIR/.estrade/serve.sqlite`) or in a DynamoDB table (`--table`, or
+//! `ESTRADE_TABLE`), where the sender reads it before every email.
 
+use crate::broadcast::{Where, dynamo, local_store, place, runtime};
 use clap::{Args, Subcommand};
 use estrade_functions::broadcasts::{BroadcastControl, MIN_SENT};
-use estrade_functions::sqlite::SqliteStore;
-use estrade_functions::store::Store;
+use estrade_functions::store::{Store, StoreResult};
 use jiff::Timestamp;
 use std::path::PathBuf;
 
@@ -22,6 +18,10 @@ pub struct BroadcastArgs {
     /// queue.
     #[arg(long, default_value = ".", global = true)]
     root: PathBuf,
+    /// The DynamoDB table of the campaign on AWS (default: `ESTRADE_TABLE`
+    /// when set, else the store of `estrade serve` in ROOT/.estrade).
+    #[arg(long, value_name = "NAME", global = true)]
+    table: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -56,35 +56,36 @@ pub fn broadcast(args: &BroadcastArgs) -> Result<(), String> {
              like `lettre-ecologie`"
         ));
     }
-    let file = args.root.join(".estrade").join("serve.sqlite");
-    if !file.is_file() {
-        return Err(format!(
-            "error: no store at {}: run `estrade serve` in this campaign first",
-            file.display()
-        ));
-    }
-    let store = SqliteStore::open(&file).map_err(|e| format!("error: {e}"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("error: cannot start: {e}"))?;
+    let runtime = runtime()?;
     let now = Timestamp::now();
-    let control = runtime.block_on(async {
-        match &args.action {
-            Action::Pause { name, reason } => {
-                let reason = Some(reason.clone());
-                store
-                    .set_broadcast_paused(name, reason, now)
-                    .await
-                    .map(Some)
-            }
-            Action::Resume { name } => store.set_broadcast_paused(name, None, now).await.map(Some),
-            Action::Status { name } => store.broadcast(name).await,
+    let control = match place(&args.root, args.table.as_deref()) {
+        Where::Local(file) => {
+            let store = local_store(&file)?;
+            runtime.block_on(act(&store, &args.action, now))
         }
-    });
-    let control = control.map_err(|e| format!("error: {e}"))?;
+        Where::Dynamo(table) => runtime.block_on(async {
+            let store = dynamo(&table).await?;
+            act(&store, &args.action, now).await
+        }),
+    }?;
     println!("{}", describe(name, control.as_ref()));
     Ok(())
+}
+
+async fn act<S: Store>(
+    store: &S,
+    action: &Action,
+    now: Timestamp,
+) -> Result<Option<BroadcastControl>, String> {
+    let done: StoreResult<Option<BroadcastControl>> = match action {
+        Action::Pause { name, reason } => store
+            .set_broadcast_paused(name, Some(reason.clone()), now)
+            .await
+            .map(Some),
+        Action::Resume { name } => store.set_broadcast_paused(name, None, now).await.map(Some),
+        Action::Status { name } => store.broadcast(name).await,
+    };
+    done.map_err(|e| format!("error: {e}"))
 }
 
 fn describe(name: &str, control: Option<&BroadcastControl>) -> String {

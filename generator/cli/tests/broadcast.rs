@@ -291,6 +291,39 @@ fn audience_and_send_read_and_queue_in_a_dynamodb_table() {
     let stdout = text(&again.stdout);
     assert!(stdout.contains("Queued 0 new email(s)"), "{stdout}");
     assert!(stdout.contains("; 2 were queued already"), "{stdout}");
+
+    // Paused and resumed in the table, where the sender reads it.
+    let pause = estrade(&[
+        "broadcast",
+        "pause",
+        "lettre-ecologie",
+        "--reason",
+        "relecture",
+        "--table",
+        &table,
+    ]);
+    assert!(pause.status.success(), "{}", text(&pause.stderr));
+    let stored = |table: &str| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let store =
+                estrade_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+            store.broadcast("lettre-ecologie").await.unwrap().unwrap()
+        })
+    };
+    let control = stored(&table);
+    assert!(control.paused);
+    assert_eq!(control.reason.as_deref(), Some("relecture"));
+    let status = estrade(&["broadcast", "status", "lettre-ecologie", "--table", &table]);
+    let shown = text(&status.stdout);
+    assert!(
+        shown.starts_with("lettre-ecologie: paused since "),
+        "{shown}"
+    );
+    let resume = estrade(&["broadcast", "resume", "lettre-ecologie", "--table", &table]);
+    assert!(resume.status.success(), "{}", text(&resume.stderr));
+    assert!(!stored(&table).paused);
 }
 
 #[test]

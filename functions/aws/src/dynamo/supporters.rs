@@ -6,9 +6,9 @@ use super::item::{
 };
 use super::table::{CONSENT_PREFIX, EXPIRES_AT, PK, PROFILE, SK, key, supporter_pk};
 use super::{DynamoStore, MAX_ATTEMPTS, pause, store_error, too_contended};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, TransactWriteItem, WriteRequest};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Supporter, SupporterUpdate, expiry};
-use estrade_functions::store::{StoreResult, Upserted};
+use estrade_functions::store::{StoreError, StoreResult, Upserted};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
 
@@ -396,4 +396,51 @@ fn keep_forever(table: &str, email: &str, sk: &str) -> StoreResult<TransactWrite
         &expression,
         Some(&condition),
     )
+}
+
+impl DynamoStore {
+    /// Writes `supporters` as they are, 25 to a request (BatchWriteItem),
+    /// with no consent history and no condition: a supporter already
+    /// stored under the same address is replaced. Made for filling an
+    /// empty table fast (the sender's benchmark); forms and imports go
+    /// through [`Store::upsert_supporter`](estrade_functions::store::Store::upsert_supporter),
+    /// which merges and records consent.
+    pub async fn put_supporters(&self, supporters: &[Supporter]) -> StoreResult<()> {
+        const OPERATION: &str = "BatchWriteItem (supporters)";
+        for batch in supporters.chunks(25) {
+            let mut writes: Vec<WriteRequest> = batch
+                .iter()
+                .map(|supporter| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(supporter_item(supporter)))
+                        .build()
+                        .map_err(|_| StoreError(format!("DynamoDB {OPERATION}: no item")))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<StoreResult<_>>()?;
+            let mut attempt = 0;
+            while !writes.is_empty() {
+                if attempt == MAX_ATTEMPTS {
+                    return Err(too_contended(OPERATION));
+                }
+                if attempt > 0 {
+                    pause(attempt).await;
+                }
+                attempt += 1;
+                let written = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, writes)
+                    .send()
+                    .await
+                    .map_err(|e| store_error(OPERATION, e))?;
+                // What DynamoDB left unwritten (throttled) is tried again.
+                writes = written
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
 }

@@ -8,19 +8,16 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use estrade_domain::manifest::Manifest;
-use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use estrade_domain::token::Keys;
-use estrade_functions::broadcasts::BroadcastControl;
 use estrade_functions::http::{Functions, Settings, router};
 use estrade_functions::outbox::{self, OutboxMailer};
-use estrade_functions::queue::{Outgoing, Settle};
 use estrade_functions::sqlite::SqliteStore;
-use estrade_functions::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
+use estrade_functions::store::StoreError;
+use estrade_functions::watched::Watched;
 use estrade_site::output::MemoryOutput;
 use estrade_site::{Site, SiteOptions};
 use jiff::Timestamp;
 use mail_parser::MimeHeaders;
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -32,174 +29,16 @@ pub const KEYS: &str = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 /// The SQLite store, made to fail from its n-th call on when asked: the
 /// way to test a database that goes away in the middle of a request.
-pub struct FlakyStore {
-    inner: SqliteStore,
-    calls_left: AtomicI64,
-}
+pub type FlakyStore = Watched<SqliteStore>;
 
-impl FlakyStore {
-    fn check(&self) -> StoreResult<()> {
-        if self.calls_left.fetch_sub(1, Ordering::SeqCst) <= 0 {
+fn flaky(inner: SqliteStore, calls: i64) -> FlakyStore {
+    let calls_left = AtomicI64::new(calls);
+    Watched::new(inner, move |_| {
+        if calls_left.fetch_sub(1, Ordering::SeqCst) <= 0 {
             return Err(StoreError("injected failure".to_owned()));
         }
         Ok(())
-    }
-}
-
-impl Store for FlakyStore {
-    async fn upsert_supporter(
-        &self,
-        update: SupporterUpdate,
-        status: EmailStatus,
-        consent: Vec<ConsentRecord>,
-        at: Timestamp,
-    ) -> StoreResult<(Upserted, Supporter)> {
-        self.check()?;
-        self.inner
-            .upsert_supporter(update, status, consent, at)
-            .await
-    }
-    async fn supporter(&self, email: &str) -> StoreResult<Option<Supporter>> {
-        self.check()?;
-        self.inner.supporter(email).await
-    }
-    async fn set_status(
-        &self,
-        email: &str,
-        status: EmailStatus,
-        consent: Option<ConsentRecord>,
-        at: Timestamp,
-    ) -> StoreResult<bool> {
-        self.check()?;
-        self.inner.set_status(email, status, consent, at).await
-    }
-    async fn remove_interests(
-        &self,
-        email: &str,
-        interests: &BTreeSet<String>,
-        at: Timestamp,
-    ) -> StoreResult<bool> {
-        self.check()?;
-        self.inner.remove_interests(email, interests, at).await
-    }
-    async fn consents(&self, email: &str) -> StoreResult<Vec<ConsentRecord>> {
-        self.check()?;
-        self.inner.consents(email).await
-    }
-    async fn rsvp(
-        &self,
-        event: &str,
-        email: &str,
-        capacity: Option<u32>,
-        at: Timestamp,
-    ) -> StoreResult<Rsvp> {
-        self.check()?;
-        self.inner.rsvp(event, email, capacity, at).await
-    }
-    async fn cancel_rsvp(
-        &self,
-        event: &str,
-        email: &str,
-        capacity: Option<u32>,
-        at: Timestamp,
-    ) -> StoreResult<(Option<Rsvp>, Option<Rsvp>)> {
-        self.check()?;
-        self.inner.cancel_rsvp(event, email, capacity, at).await
-    }
-    async fn promote_waitlist(
-        &self,
-        event: &str,
-        capacity: Option<u32>,
-        at: Timestamp,
-    ) -> StoreResult<Vec<Rsvp>> {
-        self.check()?;
-        self.inner.promote_waitlist(event, capacity, at).await
-    }
-    async fn rsvps(&self, event: &str) -> StoreResult<Vec<Rsvp>> {
-        self.check()?;
-        self.inner.rsvps(event).await
-    }
-    async fn allow(
-        &self,
-        key: &str,
-        limit: u32,
-        window_seconds: u32,
-        at: Timestamp,
-    ) -> StoreResult<bool> {
-        self.check()?;
-        self.inner.allow(key, limit, window_seconds, at).await
-    }
-    async fn enqueue(&self, items: Vec<Outgoing>) -> StoreResult<usize> {
-        self.check()?;
-        self.inner.enqueue(items).await
-    }
-    async fn claim_due(
-        &self,
-        now: Timestamp,
-        until: Timestamp,
-        token: &str,
-        limit: usize,
-    ) -> StoreResult<Vec<Outgoing>> {
-        self.check()?;
-        self.inner.claim_due(now, until, token, limit).await
-    }
-    async fn settle(&self, settle: Settle) -> StoreResult<bool> {
-        self.check()?;
-        self.inner.settle(settle).await
-    }
-    async fn stalled(&self, now: Timestamp) -> StoreResult<Vec<Outgoing>> {
-        self.check()?;
-        self.inner.stalled(now).await
-    }
-    async fn outgoing(&self, id: &str) -> StoreResult<Option<Outgoing>> {
-        self.check()?;
-        self.inner.outgoing(id).await
-    }
-    async fn members(
-        &self,
-        after: Option<String>,
-        limit: usize,
-        now: Timestamp,
-    ) -> StoreResult<Page<Member>> {
-        self.check()?;
-        self.inner.members(after, limit, now).await
-    }
-    async fn seats(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Seat>> {
-        self.check()?;
-        self.inner.seats(after, limit).await
-    }
-    async fn broadcast(&self, name: &str) -> StoreResult<Option<BroadcastControl>> {
-        self.check()?;
-        self.inner.broadcast(name).await
-    }
-    async fn set_broadcast_paused(
-        &self,
-        name: &str,
-        reason: Option<String>,
-        at: Timestamp,
-    ) -> StoreResult<BroadcastControl> {
-        self.check()?;
-        self.inner.set_broadcast_paused(name, reason, at).await
-    }
-    async fn count_broadcast_sent(
-        &self,
-        name: &str,
-        at: Timestamp,
-    ) -> StoreResult<BroadcastControl> {
-        self.check()?;
-        self.inner.count_broadcast_sent(name, at).await
-    }
-    async fn count_broadcast_complaint(
-        &self,
-        name: &str,
-        message_id: &str,
-        at: Timestamp,
-    ) -> StoreResult<Option<BroadcastControl>> {
-        self.check()?;
-        self.inner
-            .count_broadcast_complaint(name, message_id, at)
-            .await
-    }
+    })
 }
 
 pub struct Harness {
@@ -342,10 +181,7 @@ impl Harness {
             serde_json::from_slice(&output.get("_estrade/manifest.json").unwrap()).unwrap();
         adjust(&mut manifest);
         let outbox = tempfile::tempdir().unwrap();
-        let store = FlakyStore {
-            inner: SqliteStore::in_memory().unwrap(),
-            calls_left: AtomicI64::new(calls),
-        };
+        let store = flaky(SqliteStore::in_memory().unwrap(), calls);
         let settings = Settings {
             manifest,
             keys: Keys::parse(KEYS).unwrap(),
