@@ -145,5 +145,8 @@ pub struct Settle {
     /// For `to: Queued`, when to try again.
     pub due_at: Option<Timestamp>,
     pub message_id: Option<String>,
+    /// For `to: Sent`: the broadcast whose sent count goes up by one
+    /// with it (in the same transaction where the store has them).
+    pub broadcast: Option<String>,
     pub at: Timestamp,
 }

@@ -271,6 +271,7 @@ fn settle(item: &Outgoing, token: &str, from: SendState, to: SendState, at: Time
         to,
         due_at: None,
         message_id: None,
+        broadcast: None,
         at,
     }
 }
@@ -345,14 +346,16 @@ async fn send_one<S: Store, M: Mailer>(
     };
     pace.wait_turn(f).await;
     let now = pace.now(f);
-    // Paused after the claim: handed back before the mailer has it, so
-    // it is neither lost nor sent twice.
+    // Paused after the claim (by hand, or for complaints counted up to
+    // the last email sent): handed back before the mailer has it, so it
+    // is neither lost nor sent twice.
     let broadcast = match &item.source {
         Source::Broadcast { broadcast } => Some(broadcast.as_str()),
         Source::Automation { .. } => None,
     };
     if let Some(name) = broadcast
-        && f.store.broadcast(name).await?.is_some_and(|c| c.paused)
+        && let Some(control) = f.store.broadcast(name).await?
+        && (control.paused || broadcasts::pause_if_complained(&f.store, &control, now).await?)
     {
         release(f, token, item, now).await?;
         log("held", item);
@@ -374,18 +377,15 @@ async fn send_one<S: Store, M: Mailer>(
             if stop == StopAt::AfterMailer {
                 return Ok(Outcome::Stopped);
             }
+            // Counted for its broadcast in the same write; the next
+            // email of the broadcast judges its complaint rate.
             let sent = Settle {
                 message_id: Some(message_id),
+                broadcast: broadcast.map(str::to_owned),
                 ..settle(item, token, SendState::Sending, SendState::Sent, now)
             };
-            let settled = f.store.settle(sent).await?;
+            f.store.settle(sent).await?;
             log("sent", item);
-            if let Some(name) = broadcast
-                && settled
-            {
-                let control = f.store.count_broadcast_sent(name, now).await?;
-                broadcasts::pause_if_complained(&f.store, &control, now).await?;
-            }
             Ok(Outcome::Sent)
         }
         Err(MailError::Transient(_)) => {

@@ -48,7 +48,7 @@ mod walk;
 mod writer;
 
 use crate::broadcasts::BroadcastControl;
-use crate::queue::{Outgoing, Settle};
+use crate::queue::{Outgoing, SendState, Settle};
 use crate::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
@@ -579,7 +579,14 @@ impl Store for SqliteStore {
 
     async fn settle(&self, settle: Settle) -> StoreResult<bool> {
         self.write("settle", Durable::Committed, move |tx| {
-            queue::settle(tx, &settle)
+            let changed = queue::settle(tx, &settle)?;
+            if let Some(name) = settle.broadcast.as_deref()
+                && changed
+                && settle.to == SendState::Sent
+            {
+                broadcasts::count_sent(tx, name)?;
+            }
+            Ok(changed)
         })
         .await
     }

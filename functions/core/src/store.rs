@@ -232,7 +232,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<BroadcastControl>> + Send;
 
     /// Counts one sent email of broadcast `name`, atomically; the record
-    /// after it.
+    /// after it. (The sender counts through [`Settle::broadcast`]
+    /// instead, in the write that marks the email sent.)
     fn count_broadcast_sent(
         &self,
         name: &str,

@@ -105,7 +105,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use estrade_functions::broadcasts::BroadcastControl;
-use estrade_functions::queue::{Outgoing, Settle};
+use estrade_functions::queue::{Outgoing, SendState, Settle};
 use estrade_functions::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
@@ -384,7 +384,20 @@ impl Store for DynamoStore {
     }
 
     async fn settle(&self, settle: Settle) -> StoreResult<bool> {
-        self.settle_item(settle).await
+        let counted = (settle.to == SendState::Sent)
+            .then(|| settle.broadcast.clone())
+            .flatten();
+        let changed = self.settle_item(settle).await?;
+        // Two requests, not a transaction (which would cost twice the
+        // writes): the count only feeds the complaint rate, and a count
+        // lost to a crash between them makes the rate look higher, so a
+        // broadcast is paused sooner, never later.
+        if let Some(name) = counted
+            && changed
+        {
+            self.count_sent(&name).await?;
+        }
+        Ok(changed)
     }
 
     async fn stalled(&self, now: Timestamp) -> StoreResult<Vec<Outgoing>> {

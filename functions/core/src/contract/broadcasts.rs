@@ -73,7 +73,7 @@ pub(super) async fn pause_resume_and_counts<S: Store>(store: &S) {
         .await
         .must("claim_due");
     same(claimed.len(), 6, "resumed: every item claimable, once");
-    for item in claimed {
+    for item in &claimed {
         for (from, to) in [
             (SendState::Claimed, SendState::Sending),
             (SendState::Sending, SendState::Sent),
@@ -85,11 +85,35 @@ pub(super) async fn pause_resume_and_counts<S: Store>(store: &S) {
                 to,
                 due_at: None,
                 message_id: None,
+                broadcast: Some(name.to_owned()),
                 at: later,
             };
             holds(store.settle(step).await.must("settle"), "sent");
         }
     }
+    let twice = Settle {
+        id: claimed[0].id.clone(),
+        token: "b2".to_owned(),
+        from: SendState::Sending,
+        to: SendState::Sent,
+        due_at: None,
+        message_id: None,
+        broadcast: Some(name.to_owned()),
+        at: later,
+    };
+    holds(
+        !store.settle(twice).await.must("settle"),
+        "a settle that changes nothing is refused",
+    );
+    same(
+        store
+            .broadcast(name)
+            .await
+            .must("broadcast")
+            .map(|c| c.sent),
+        Some(6),
+        "each email settled as sent counts once for its broadcast",
+    );
     let rest = Settle {
         id: "cast:contract-other:cast09@example.fr".to_owned(),
         token: "b1".to_owned(),
@@ -97,9 +121,15 @@ pub(super) async fn pause_resume_and_counts<S: Store>(store: &S) {
         to: SendState::Skipped,
         due_at: None,
         message_id: None,
+        broadcast: Some("contract-other".to_owned()),
         at: later,
     };
     holds(store.settle(rest).await.must("settle"), "skipped");
+    same(
+        store.broadcast("contract-other").await.must("broadcast"),
+        None,
+        "an email skipped counts for nothing",
+    );
 
     for _ in 0..3 {
         store
@@ -113,7 +143,7 @@ pub(super) async fn pause_resume_and_counts<S: Store>(store: &S) {
         .must("count_broadcast_complaint");
     same(
         first.map(|c| (c.sent, c.complained)),
-        Some((3, 1)),
+        Some((9, 1)),
         "sent and complaints are counted",
     );
     let again = store
@@ -146,7 +176,7 @@ pub(super) async fn pause_resume_and_counts<S: Store>(store: &S) {
             resumed.sent_at_resume,
             resumed.complained_at_resume,
         ),
-        (3, 1, 3, 1),
+        (9, 1, 9, 1),
         "a resume notes the counts as they are",
     );
     same(

@@ -34,6 +34,7 @@ fn settle(id: &str, token: &str, from: SendState, to: SendState, at: Timestamp) 
         to,
         due_at: None,
         message_id: None,
+        broadcast: None,
         at,
     }
 }
