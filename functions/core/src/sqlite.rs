@@ -236,7 +236,8 @@ enum Durable {
     /// After the commit reached the disk.
     Committed,
     /// As soon as it ran: a read of an in-memory store, which has no
-    /// reader connection and nothing to wait for.
+    /// reader connection and nothing to wait for, or a write whose loss
+    /// would harm nothing (see [`SqliteStore::settle`]).
     Ran,
 }
 
@@ -578,7 +579,16 @@ impl Store for SqliteStore {
     }
 
     async fn settle(&self, settle: Settle) -> StoreResult<bool> {
-        self.write("settle", Durable::Committed, move |tx| {
+        // `sent` is answered before its commit reaches the disk, so the
+        // sender prepares its next email during that `fsync`: were the
+        // commit lost (a power cut in that millisecond), the item would
+        // stay `sending` and end `unknown`, never sent again.
+        let durable = if settle.to == SendState::Sent {
+            Durable::Ran
+        } else {
+            Durable::Committed
+        };
+        self.write("settle", durable, move |tx| {
             let changed = queue::settle(tx, &settle)?;
             if let Some(name) = settle.broadcast.as_deref()
                 && changed

@@ -14,7 +14,8 @@
 //! the batch was written and every operation in it is told to retry.
 //! Answers are sent after the commit: a caller that hears "done" is on
 //! disk. An operation may ask to be answered before the commit
-//! ([`Job::settle_early`]): a read, which changes nothing.
+//! ([`Job::settle_early`]): a read, which changes nothing, or a write
+//! whose loss would harm nothing (the sender's `sent` mark).
 
 use rusqlite::Connection;
 use std::io;
