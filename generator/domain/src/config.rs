@@ -224,9 +224,50 @@ pub struct DonationSettings {
     #[serde(default = "default_currency")]
     pub currency: String,
     /// Legal cap per donor, in whole units (4,600 EUR for a French
-    /// candidate per election).
+    /// candidate per election), summed over all of a donor's gifts in a
+    /// period ([`CapPeriod`]). Enforced by the donate function and again
+    /// when each payment is recorded.
     #[serde(default = "default_cap")]
     pub cap_per_donor: u32,
+    /// What the cap is counted over: `election` (a candidate's campaign)
+    /// or `year` (a party: 7,500 EUR per person per calendar year).
+    #[serde(default)]
+    pub cap_period: CapPeriod,
+    /// The election gifts count toward, and receipts are numbered in
+    /// (`legislatives-2027-nord-21`): a new election starts new totals.
+    #[serde(default = "default_election")]
+    pub election: String,
+    /// Whether the form offers monthly gifts.
+    #[serde(default = "default_true")]
+    pub monthly: bool,
+    /// Who takes the gifts for the campaign, named on every receipt (in
+    /// France, the candidate's financial agent).
+    #[serde(default)]
+    pub agent: Option<String>,
+}
+
+/// What a donor's cap is counted over.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CapPeriod {
+    #[default]
+    Election,
+    Year,
+}
+
+impl DonationSettings {
+    /// The total a gift made at `at` counts in: the election, or the
+    /// election's calendar year (UTC) for a yearly cap.
+    pub fn period(&self, at: jiff::Timestamp) -> String {
+        match self.cap_period {
+            CapPeriod::Election => self.election.clone(),
+            CapPeriod::Year => format!(
+                "{}-{}",
+                self.election,
+                jiff::tz::TimeZone::UTC.to_datetime(at).year()
+            ),
+        }
+    }
 }
 
 impl Default for DonationSettings {
@@ -235,6 +276,10 @@ impl Default for DonationSettings {
             amounts: default_amounts(),
             currency: default_currency(),
             cap_per_donor: default_cap(),
+            cap_period: CapPeriod::Election,
+            election: default_election(),
+            monthly: true,
+            agent: None,
         }
     }
 }
@@ -249,6 +294,10 @@ fn default_currency() -> String {
 
 fn default_cap() -> u32 {
     4600
+}
+
+fn default_election() -> String {
+    "election".to_owned()
 }
 
 impl CampaignConfig {
@@ -289,6 +338,27 @@ impl CampaignConfig {
             problems.push((
                 "email.max_per_second",
                 "must be at least 1; SES's rate is on the account dashboard".to_owned(),
+            ));
+        }
+        let election = &self.donations.election;
+        if election.is_empty()
+            || election.len() > 60
+            || !election
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            problems.push((
+                "donations.election",
+                format!(
+                    "`{election}` must be lower-case letters, digits and hyphens, like \
+                     `legislatives-2027`"
+                ),
+            ));
+        }
+        if self.donations.cap_per_donor == 0 {
+            problems.push((
+                "donations.cap_per_donor",
+                "must be at least 1 (4600 for a French candidate)".to_owned(),
             ));
         }
         problems

@@ -9,6 +9,7 @@ pub mod audience;
 pub mod automation;
 pub mod config;
 pub mod dates;
+pub mod donation;
 pub mod event;
 pub mod forms;
 pub mod geo;
