@@ -10,6 +10,7 @@
 #![doc(hidden)]
 
 mod broadcasts;
+mod gifts;
 mod queue;
 mod rsvps;
 mod supporters;
@@ -40,6 +41,10 @@ pub async fn check_store<S: Store>(store: Arc<S>) {
     queue::concurrent_senders_share_without_overlap(&store).await;
     walk::members_and_seats_are_walked_once(&*store).await;
     walk::a_broadcast_is_queued_once(&*store).await;
+    gifts::donors_are_kept_by_key(&*store).await;
+    gifts::gifts_count_once_within_the_cap(&*store).await;
+    gifts::refunds_come_off_the_total(&*store).await;
+    gifts::gifts_racing_for_the_cap(&store).await;
 }
 
 /// 2027-03-01T10:00:00Z plus `minutes`: a whole minute, so rate-limit

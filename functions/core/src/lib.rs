@@ -7,6 +7,7 @@ pub mod automations;
 pub mod broadcast;
 pub mod broadcasts;
 pub mod contract;
+pub mod gifts;
 pub mod http;
 pub mod mail_events;
 pub mod mailer;

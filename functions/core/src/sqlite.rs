@@ -10,7 +10,7 @@
 //! WAL, so reads (a second connection, on tokio's blocking pool) never
 //! block the writer, nor readers in other processes.
 //!
-//! # Schema (version 3, in `PRAGMA user_version`)
+//! # Schema (version 4, in `PRAGMA user_version`)
 //!
 //! Enumerations are stored as their serde names (`pending`, `waitlisted`,
 //! `given`...), timestamps as RFC 3339 text, sets as JSON arrays.
@@ -28,6 +28,10 @@
 //!   `paused`, `reason`, `changed_at` and the counts of
 //!   [`BroadcastControl`]; `broadcast_complaints`: one row per
 //!   `(broadcast, message_id)` whose complaint was counted.
+//! - `donors`, `donor_totals`, `gifts`, `receipts` (version 4): what the
+//!   donation form said of each donor (JSON), each donor's counted cents
+//!   per period, one row per payment, the last receipt number per
+//!   election ([`crate::gifts`]).
 //! - `rsvps`: one row per `(event, email)` with `status`, `position`
 //!   (unique per event, order of arrival) and `at` (when the registration
 //!   reached its status). A cancelled row stays; registering again gives
@@ -41,6 +45,7 @@
 //! through, and two processes sharing a file count apart.
 
 mod broadcasts;
+mod gifts;
 mod queue;
 mod rows;
 mod rsvps;
@@ -48,8 +53,10 @@ mod walk;
 mod writer;
 
 use crate::broadcasts::BroadcastControl;
+use crate::gifts::{Gift, Recorded};
 use crate::queue::{Outgoing, SendState, Settle};
 use crate::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
+use estrade_domain::donation::Donor;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
 use rows::{
@@ -65,7 +72,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use writer::Job;
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS supporters (
@@ -368,6 +375,7 @@ fn prepare(connection: &Connection) -> StoreResult<()> {
     connection
         .execute_batch(broadcasts::SCHEMA)
         .map_err(schema)?;
+    connection.execute_batch(gifts::SCHEMA).map_err(schema)?;
     connection
         .pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(schema)?;
@@ -672,5 +680,48 @@ impl Store for SqliteStore {
             broadcasts::count_complaint(tx, &name, &message_id, at)
         })
         .await
+    }
+
+    async fn save_donor(&self, donor: &Donor, at: Timestamp) -> StoreResult<()> {
+        let donor = donor.clone();
+        self.write("save_donor", Durable::Committed, move |tx| {
+            gifts::save_donor(tx, &donor, at)
+        })
+        .await
+    }
+
+    async fn donor(&self, key: &str) -> StoreResult<Option<Donor>> {
+        let key = key.to_owned();
+        self.read("donor", move |tx| gifts::donor(tx, &key)).await
+    }
+
+    async fn donor_total(&self, period: &str, donor: &str) -> StoreResult<i64> {
+        let (period, donor) = (period.to_owned(), donor.to_owned());
+        self.read("donor_total", move |tx| gifts::total(tx, &period, &donor))
+            .await
+    }
+
+    async fn record_gift(&self, gift: Gift, cap: i64) -> StoreResult<(Recorded, Gift)> {
+        self.write("record_gift", Durable::Committed, move |tx| {
+            gifts::record(tx, gift, cap)
+        })
+        .await
+    }
+
+    async fn refund_gift(
+        &self,
+        payment_intent: &str,
+        amount_refunded: i64,
+    ) -> StoreResult<Option<Gift>> {
+        let payment_intent = payment_intent.to_owned();
+        self.write("refund_gift", Durable::Committed, move |tx| {
+            gifts::refund(tx, &payment_intent, amount_refunded)
+        })
+        .await
+    }
+
+    async fn gifts(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Gift>> {
+        self.read("gifts", move |tx| gifts::walk(tx, after.as_deref(), limit))
+            .await
     }
 }

@@ -8,7 +8,9 @@
 //! incremented and read in one step.
 
 use crate::broadcasts::BroadcastControl;
+use crate::gifts::{Gift, Recorded};
 use crate::queue::{Outgoing, Settle};
+use estrade_domain::donation::Donor;
 use estrade_domain::supporter::{
     ConsentRecord, EmailStatus, Rsvp, RsvpStatus, Supporter, SupporterUpdate,
 };
@@ -249,4 +251,52 @@ pub trait Store: Send + Sync + 'static {
         message_id: &str,
         at: Timestamp,
     ) -> impl Future<Output = StoreResult<Option<BroadcastControl>>> + Send;
+
+    /// Keeps what a donor wrote on the donation form under
+    /// [`Donor::key`], replacing what was kept before (the latest
+    /// address is the one receipts go to).
+    fn save_donor(
+        &self,
+        donor: &Donor,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The donor kept under `key`.
+    fn donor(&self, key: &str) -> impl Future<Output = StoreResult<Option<Donor>>> + Send;
+
+    /// What `donor` has given in `period`, in cents: their counted gifts
+    /// less refunds ([`crate::gifts`]).
+    fn donor_total(
+        &self,
+        period: &str,
+        donor: &str,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+
+    /// Records a payment ([`crate::gifts`]): `Known` (and the record as it
+    /// was) when its `payment` is recorded already; else counted with the
+    /// election's next receipt number if the donor's total in its period
+    /// stays within `cap` cents, or kept as over the cap. `gift.status`,
+    /// `refunded` and `receipt` are the store's to set.
+    fn record_gift(
+        &self,
+        gift: Gift,
+        cap: i64,
+    ) -> impl Future<Output = StoreResult<(Recorded, Gift)>> + Send;
+
+    /// Notes that `amount_refunded` cents (cumulative) of the gift paid
+    /// by `payment_intent` went back, and takes them off its donor's
+    /// total. The gift after it; `None` when no gift has that
+    /// PaymentIntent.
+    fn refund_gift(
+        &self,
+        payment_intent: &str,
+        amount_refunded: i64,
+    ) -> impl Future<Output = StoreResult<Option<Gift>>> + Send;
+
+    /// Every gift, by pages as [`Store::members`].
+    fn gifts(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<Gift>>> + Send;
 }

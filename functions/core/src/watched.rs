@@ -4,8 +4,10 @@
 //! call on (the tests of a database that goes away mid-request).
 
 use crate::broadcasts::BroadcastControl;
+use crate::gifts::{Gift, Recorded};
 use crate::queue::{Outgoing, Settle};
 use crate::store::{Member, Page, Seat, Store, StoreResult, Upserted};
+use estrade_domain::donation::Donor;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
@@ -185,5 +187,35 @@ impl<S: Store> Store for Watched<S> {
         self.inner
             .count_broadcast_complaint(name, message_id, at)
             .await
+    }
+    async fn save_donor(&self, donor: &Donor, at: Timestamp) -> StoreResult<()> {
+        (self.before)("save_donor")?;
+        self.inner.save_donor(donor, at).await
+    }
+    async fn donor(&self, key: &str) -> StoreResult<Option<Donor>> {
+        (self.before)("donor")?;
+        self.inner.donor(key).await
+    }
+    async fn donor_total(&self, period: &str, donor: &str) -> StoreResult<i64> {
+        (self.before)("donor_total")?;
+        self.inner.donor_total(period, donor).await
+    }
+    async fn record_gift(&self, gift: Gift, cap: i64) -> StoreResult<(Recorded, Gift)> {
+        (self.before)("record_gift")?;
+        self.inner.record_gift(gift, cap).await
+    }
+    async fn refund_gift(
+        &self,
+        payment_intent: &str,
+        amount_refunded: i64,
+    ) -> StoreResult<Option<Gift>> {
+        (self.before)("refund_gift")?;
+        self.inner
+            .refund_gift(payment_intent, amount_refunded)
+            .await
+    }
+    async fn gifts(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Gift>> {
+        (self.before)("gifts")?;
+        self.inner.gifts(after, limit).await
     }
 }

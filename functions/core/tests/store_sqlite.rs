@@ -156,5 +156,5 @@ async fn a_version_1_file_is_upgraded_in_place() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }
