@@ -15,6 +15,7 @@
 //! | send-queue item | `OUTGOING#<id>` | `ITEM` |
 //! | broadcast control | `BROADCASTS` | `BROADCAST#<name>` |
 //! | counted complaint | `BROADCAST#<name>` | `COMPLAINT#<message id>` |
+//! | donor, donor's total, gift, receipt numbers | see `gifts.rs` | |
 //!
 //! A supporter item holds the [`Supporter`] fields (sets as string sets,
 //! times as RFC 3339), a consent item the [`ConsentRecord`] fields, an RSVP
@@ -79,6 +80,8 @@
 //!   a transaction with the put of a marker item keyed by the message
 //!   id, conditioned on its absence, so a redelivered event counts
 //!   nothing. Pausing and resuming are plain updates of the record.
+//! - **Gifts**: one transaction counts a gift within the cap with the
+//!   next receipt number and its refund pointer (see `gifts.rs`).
 //! - **Rate limits**: one `UpdateItem` of `ADD hits 1` returning the new
 //!   count, on an item per key and fixed window. The window's start is in
 //!   the key, so an expired window is never read again: DynamoDB's TTL
@@ -89,6 +92,7 @@
 
 mod broadcasts;
 mod expr;
+mod gifts;
 mod item;
 mod limits;
 mod queue;
@@ -103,8 +107,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use estrade_domain::donation::Donor;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use estrade_functions::broadcasts::BroadcastControl;
+use estrade_functions::gifts::{Gift, Recorded};
 use estrade_functions::queue::{Outgoing, SendState, Settle};
 use estrade_functions::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use jiff::Timestamp;
@@ -449,5 +455,33 @@ impl Store for DynamoStore {
         at: Timestamp,
     ) -> StoreResult<Option<BroadcastControl>> {
         self.count_complaint(name, message_id, at).await
+    }
+
+    async fn save_donor(&self, donor: &Donor, at: Timestamp) -> StoreResult<()> {
+        self.put_donor(donor, at).await
+    }
+
+    async fn donor(&self, key: &str) -> StoreResult<Option<Donor>> {
+        self.donor_item(key).await
+    }
+
+    async fn donor_total(&self, period: &str, donor: &str) -> StoreResult<i64> {
+        self.total(period, donor).await
+    }
+
+    async fn record_gift(&self, gift: Gift, cap: i64) -> StoreResult<(Recorded, Gift)> {
+        self.record(gift, cap).await
+    }
+
+    async fn refund_gift(
+        &self,
+        payment_intent: &str,
+        amount_refunded: i64,
+    ) -> StoreResult<Option<Gift>> {
+        self.refund(payment_intent, amount_refunded).await
+    }
+
+    async fn gifts(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Gift>> {
+        self.gifts_page(after, limit).await
     }
 }

@@ -10,9 +10,12 @@
 //! sparse index instead; see the README's known shortcomings.
 
 use super::expr::{Expr, s};
+use super::gifts::{GIFT_ATTRIBUTES, gift_from};
+use super::item::KIND;
 use super::item::{MEMBER_ATTRIBUTES, member_from, rsvp_from};
 use super::table::{Item, PK, PROFILE, RSVP_PREFIX, SK, key};
 use super::{DynamoStore, store_error};
+use estrade_functions::gifts::Gift;
 use estrade_functions::store::{Member, Page, Seat, StoreResult};
 use jiff::Timestamp;
 
@@ -120,6 +123,27 @@ impl DynamoStore {
                 status: rsvp.status,
             });
         }
+        Ok(Page {
+            items,
+            next: scanned.next,
+        })
+    }
+
+    pub(super) async fn gifts_page(
+        &self,
+        after: Option<String>,
+        limit: usize,
+    ) -> StoreResult<Page<Gift>> {
+        let mut expr = Expr::new();
+        let filter = format!("{} = {}", expr.name(KIND), expr.value("gift", s("gift")));
+        let scanned = self
+            .scan_page("Scan gifts", expr, &filter, &GIFT_ATTRIBUTES, after, limit)
+            .await?;
+        let items = scanned
+            .items
+            .iter()
+            .map(gift_from)
+            .collect::<StoreResult<Vec<Gift>>>()?;
         Ok(Page {
             items,
             next: scanned.next,
