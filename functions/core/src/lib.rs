@@ -16,6 +16,7 @@ pub mod mime;
 pub mod outbox;
 pub mod pace;
 pub mod pages;
+pub mod payments;
 pub mod queue;
 pub mod sender;
 pub mod sns;

@@ -30,6 +30,10 @@ pub enum Says {
     BackToForm,
     Hello,
     HelloName,
+    OverCap,
+    MonthlyClosed,
+    DonationsClosed,
+    DonationTitle,
 }
 
 impl Says {
@@ -41,6 +45,19 @@ impl Says {
             };
         }
         match self {
+            Says::OverCap => pick!(
+                "Ce don dépasserait, avec vos dons précédents, le plafond légal des dons par personne. Choisissez un montant plus petit.",
+                "With your earlier gifts, this one would go over the legal cap per person. Choose a smaller amount."
+            ),
+            Says::MonthlyClosed => pick!(
+                "La campagne ne propose pas de dons mensuels.",
+                "The campaign does not take monthly gifts."
+            ),
+            Says::DonationsClosed => pick!(
+                "Les dons en ligne ne sont pas encore ouverts. Réessayez plus tard, ou écrivez à la campagne.",
+                "Online gifts are not open yet. Try again later, or write to the campaign."
+            ),
+            Says::DonationTitle => pick!("Don à", "Gift to"),
             Says::Thanks => pick!(
                 "Merci ! Votre message est bien arrivé.",
                 "Thank you! Your message has arrived."

@@ -8,23 +8,19 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use estrade_domain::supporter::{
-    ConsentAction, ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate,
-};
-use estrade_functions::broadcasts::BroadcastControl;
+use estrade_domain::supporter::{ConsentAction, EmailStatus, SupporterUpdate};
 use estrade_functions::mail_events::{
     BounceType, MailEventSink, MailEvents, SesEvent, SesEventKind, mail_events_routes,
     parse_ses_event,
 };
-use estrade_functions::queue::{Outgoing, Settle};
 use estrade_functions::sns::{Fetch, FetchError};
 use estrade_functions::sqlite::SqliteStore;
-use estrade_functions::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
+use estrade_functions::store::{Store, StoreError};
+use estrade_functions::watched::Watched;
 use jiff::Timestamp;
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject as _;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
@@ -441,131 +437,16 @@ async fn content_type_and_size_are_checked_first() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-/// A store whose database is down.
-struct DownStore;
-
-fn down<T>() -> StoreResult<T> {
-    Err(StoreError("connection refused".to_owned()))
-}
-
-impl Store for DownStore {
-    async fn upsert_supporter(
-        &self,
-        _: SupporterUpdate,
-        _: EmailStatus,
-        _: Vec<ConsentRecord>,
-        _: Timestamp,
-    ) -> StoreResult<(Upserted, Supporter)> {
-        down()
-    }
-    async fn supporter(&self, _: &str) -> StoreResult<Option<Supporter>> {
-        down()
-    }
-    async fn set_status(
-        &self,
-        _: &str,
-        _: EmailStatus,
-        _: Option<ConsentRecord>,
-        _: Timestamp,
-    ) -> StoreResult<bool> {
-        down()
-    }
-    async fn remove_interests(
-        &self,
-        _: &str,
-        _: &BTreeSet<String>,
-        _: Timestamp,
-    ) -> StoreResult<bool> {
-        down()
-    }
-    async fn consents(&self, _: &str) -> StoreResult<Vec<ConsentRecord>> {
-        down()
-    }
-    async fn rsvp(&self, _: &str, _: &str, _: Option<u32>, _: Timestamp) -> StoreResult<Rsvp> {
-        down()
-    }
-    async fn cancel_rsvp(
-        &self,
-        _: &str,
-        _: &str,
-        _: Option<u32>,
-        _: Timestamp,
-    ) -> StoreResult<(Option<Rsvp>, Option<Rsvp>)> {
-        down()
-    }
-    async fn promote_waitlist(
-        &self,
-        _: &str,
-        _: Option<u32>,
-        _: Timestamp,
-    ) -> StoreResult<Vec<Rsvp>> {
-        down()
-    }
-    async fn rsvps(&self, _: &str) -> StoreResult<Vec<Rsvp>> {
-        down()
-    }
-    async fn allow(&self, _: &str, _: u32, _: u32, _: Timestamp) -> StoreResult<bool> {
-        down()
-    }
-    async fn enqueue(&self, _: Vec<Outgoing>) -> StoreResult<usize> {
-        down()
-    }
-    async fn claim_due(
-        &self,
-        _: Timestamp,
-        _: Timestamp,
-        _: &str,
-        _: usize,
-    ) -> StoreResult<Vec<Outgoing>> {
-        down()
-    }
-    async fn settle(&self, _: Settle) -> StoreResult<bool> {
-        down()
-    }
-    async fn stalled(&self, _: Timestamp) -> StoreResult<Vec<Outgoing>> {
-        down()
-    }
-    async fn outgoing(&self, _: &str) -> StoreResult<Option<Outgoing>> {
-        down()
-    }
-    async fn members(
-        &self,
-        _: Option<String>,
-        _: usize,
-        _: Timestamp,
-    ) -> StoreResult<Page<Member>> {
-        down()
-    }
-    async fn seats(&self, _: Option<String>, _: usize) -> StoreResult<Page<Seat>> {
-        down()
-    }
-    async fn broadcast(&self, _: &str) -> StoreResult<Option<BroadcastControl>> {
-        down()
-    }
-    async fn set_broadcast_paused(
-        &self,
-        _: &str,
-        _: Option<String>,
-        _: Timestamp,
-    ) -> StoreResult<BroadcastControl> {
-        down()
-    }
-    async fn count_broadcast_sent(&self, _: &str, _: Timestamp) -> StoreResult<BroadcastControl> {
-        down()
-    }
-    async fn count_broadcast_complaint(
-        &self,
-        _: &str,
-        _: &str,
-        _: Timestamp,
-    ) -> StoreResult<Option<BroadcastControl>> {
-        down()
-    }
+/// A store whose database is down: every call fails.
+fn down_store() -> Watched<SqliteStore> {
+    Watched::new(SqliteStore::in_memory().unwrap(), |_| {
+        Err(StoreError("connection refused".to_owned()))
+    })
 }
 
 #[tokio::test]
 async fn a_store_failure_asks_sns_to_retry() {
-    let mut events = MailEvents::new(DownStore, FakeFetcher::default(), TOPIC);
+    let mut events = MailEvents::new(down_store(), FakeFetcher::default(), TOPIC);
     events.clock = Arc::new(|| NOW.parse().unwrap());
     let events = Arc::new(events);
     let body = notification("n-9", &complaint("ana@example.org"));

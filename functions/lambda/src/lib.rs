@@ -10,6 +10,11 @@
 //! The followups function (the scheduled sender) reads the same, and is
 //! invoked by EventBridge rather than by HTTP.
 //!
+//! The donate function also reads `STRIPE_SECRET_KEY`,
+//! `STRIPE_WEBHOOK_SECRET` and `STRIPE_API_BASE`
+//! ([`estrade_functions::payments`]); without a key it answers that
+//! donations are closed.
+//!
 //! The mail-events function needs no manifest, keys or mailer: only
 //! `ESTRADE_TABLE` and `ESTRADE_MAIL_EVENTS_TOPIC_ARN` (the SNS topic SES
 //! publishes its events to; messages of any other topic are refused).
@@ -20,6 +25,7 @@ use estrade_domain::manifest::Manifest;
 use estrade_domain::token::Keys;
 use estrade_functions::http::{Functions, Settings};
 use estrade_functions::mail_events::{MailEvents, mail_events_routes};
+use estrade_functions::payments::Payments;
 use estrade_functions::sns::{Fetch, FetchError};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_rustls::HttpsConnector;
@@ -71,7 +77,10 @@ pub async fn functions() -> Result<Arc<LambdaFunctions>, String> {
     if let Some(set) = &email.configuration_set {
         mailer = mailer.with_configuration_set(set.clone());
     }
-    Ok(Arc::new(Functions::new(store, mailer, settings)))
+    let mut functions = Functions::new(store, mailer, settings);
+    // Only the donate function is given Stripe's secrets.
+    functions.payments = Payments::from_env()?;
+    Ok(Arc::new(functions))
 }
 
 fn required_env(name: &str, hint: &str) -> Result<String, String> {

@@ -6,6 +6,7 @@ use estrade_domain::manifest::Manifest;
 use estrade_domain::token::Keys;
 use estrade_functions::http::{Functions, Settings, router};
 use estrade_functions::outbox::OutboxMailer;
+use estrade_functions::payments::Payments;
 use estrade_functions::sender::send_due;
 use estrade_functions::sqlite::SqliteStore;
 use estrade_site::output::MemoryOutput;
@@ -63,6 +64,7 @@ impl DataDir {
         &self,
         manifest: Manifest,
         site_url: &str,
+        payments: Option<Payments>,
     ) -> Result<(Arc<LocalFunctions>, axum::Router), String> {
         let manifest = local(manifest, site_url);
         std::fs::create_dir_all(self.outbox())
@@ -75,7 +77,9 @@ impl DataDir {
             keys: self.keys()?,
             site_url: site_url.to_owned(),
         };
-        let functions = Arc::new(Functions::new(store, mailer, settings));
+        let mut functions = Functions::new(store, mailer, settings);
+        functions.payments = payments;
+        let functions = Arc::new(functions);
         let routes = router(functions.clone());
         if let Some(runtime) = &self.runtime {
             runtime.spawn(send_in_background(Arc::clone(&functions)));

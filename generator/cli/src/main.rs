@@ -3,6 +3,7 @@
 mod broadcast;
 mod broadcast_control;
 mod build;
+mod checkout;
 mod functions;
 mod outbox_view;
 mod serve;

@@ -6,6 +6,7 @@
 
 mod email_preview;
 
+use crate::checkout::{self, LocalCheckout};
 use crate::functions::{DataDir, LocalFunctions, manifest_of, settings_for};
 use crate::outbox_view;
 use axum::Router;
@@ -15,6 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
+use estrade_functions::payments::Payments;
 use estrade_site::output::MemoryOutput;
 use estrade_site::{Site, SiteOptions};
 use notify::{RecursiveMode, Watcher};
@@ -50,6 +52,8 @@ struct Shared {
     functions: RwLock<Option<(Arc<LocalFunctions>, Router)>>,
     data: DataDir,
     site_url: String,
+    /// Stands in for Stripe Checkout unless `STRIPE_SECRET_KEY` is set.
+    checkout: Arc<LocalCheckout>,
 }
 
 pub fn serve(args: ServeArgs) -> Result<(), String> {
@@ -76,6 +80,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         functions: RwLock::new(None),
         data: DataDir::new(&root),
         site_url: format!("http://127.0.0.1:{}", args.port),
+        checkout: Arc::new(LocalCheckout::new(&format!(
+            "http://127.0.0.1:{}",
+            args.port
+        ))?),
     });
     let started = Instant::now();
     let site = full_build(&root, &options, &shared);
@@ -119,6 +127,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/__estrade/emails", get(emails_list))
         .route("/__estrade/emails/{name}", get(email_show))
         .route("/__estrade/emails/{name}/html", get(email_html))
+        .route("/__estrade/checkout/{id}", get(checkout_page))
+        .route(
+            "/__estrade/checkout/{id}/pay",
+            axum::routing::post(checkout_pay),
+        )
         .route("/api/{*rest}", axum::routing::any(api))
         .fallback(get(static_file))
         .with_state(shared)
@@ -160,7 +173,25 @@ fn update_functions(shared: &Shared, output: &MemoryOutput) -> Result<(), String
     let mut functions = shared.functions.write().unwrap_or_else(|p| p.into_inner());
     match functions.as_ref() {
         Some((current, _)) => settings_for(current, manifest),
-        None => *functions = Some(shared.data.open(manifest, &shared.site_url)?),
+        None => {
+            let payments = match Payments::from_env().map_err(|e| format!("error: {e}"))? {
+                Some(stripe) => {
+                    println!("Donations go to Stripe (STRIPE_SECRET_KEY is set)");
+                    stripe
+                }
+                None => {
+                    println!(
+                        "Donations go to a local test checkout: no money moves (set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET to use Stripe)"
+                    );
+                    shared.checkout.payments()
+                }
+            };
+            *functions = Some(
+                shared
+                    .data
+                    .open(manifest, &shared.site_url, Some(payments))?,
+            )
+        }
     }
     Ok(())
 }
@@ -178,6 +209,30 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
             Ok(response) => response,
             Err(never) => match never {},
         },
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the site has not built yet",
+        )
+            .into_response(),
+    }
+}
+
+async fn checkout_page(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    checkout::page(&shared.checkout, &id)
+}
+
+async fn checkout_pay(State(shared): State<Arc<Shared>>, UrlPath(id): UrlPath<String>) -> Response {
+    let routes = shared
+        .functions
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|(_, routes)| routes.clone());
+    match routes {
+        Some(routes) => checkout::pay(&shared.checkout, routes, &id).await,
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             "the site has not built yet",

@@ -259,11 +259,16 @@ impl DonationSettings {
     /// The total a gift made at `at` counts in: the election, or the
     /// election's calendar year (UTC) for a yearly cap.
     pub fn period(&self, at: jiff::Timestamp) -> String {
+        self.period_of(&self.election, at)
+    }
+
+    /// The same for a gift of `election` (the one its checkout was made
+    /// for, which may be an election the settings have moved on from).
+    pub fn period_of(&self, election: &str, at: jiff::Timestamp) -> String {
         match self.cap_period {
-            CapPeriod::Election => self.election.clone(),
+            CapPeriod::Election => election.to_owned(),
             CapPeriod::Year => format!(
-                "{}-{}",
-                self.election,
+                "{election}-{}",
                 jiff::tz::TimeZone::UTC.to_datetime(at).year()
             ),
         }

@@ -63,13 +63,14 @@ pub struct EmailTemplate {
 }
 
 /// The transactional emails every campaign must write.
-pub const REQUIRED_EMAILS: [&str; 6] = [
+pub const REQUIRED_EMAILS: [&str; 7] = [
     "confirm",
     "welcome",
     "volunteer",
     "rsvp-confirmed",
     "rsvp-waitlisted",
     "rsvp-promoted",
+    "donation-receipt",
 ];
 
 /// Whether email `name` is marketing: it must carry an unsubscribe link
@@ -78,7 +79,7 @@ pub const REQUIRED_EMAILS: [&str; 6] = [
 pub fn is_marketing(name: &str) -> bool {
     !matches!(
         name,
-        "confirm" | "rsvp-confirmed" | "rsvp-waitlisted" | "rsvp-promoted"
+        "confirm" | "rsvp-confirmed" | "rsvp-waitlisted" | "rsvp-promoted" | "donation-receipt"
     )
 }
 
@@ -104,6 +105,18 @@ pub const EVENT_PLACES: [&str; 6] = [
     "cancel_url",
 ];
 
+/// Places filled only in the receipt of a gift.
+pub const GIFT_PLACES: [&str; 8] = [
+    "receipt_number",
+    "gift_amount",
+    "gift_date",
+    "gift_frequency",
+    "donor_name",
+    "donor_address",
+    "donor_birth_date",
+    "agent",
+];
+
 /// Places filled only in the campaign's own emails (automations and
 /// broadcasts): the supporter's nearest upcoming events, a short list.
 pub const CAMPAIGN_PLACES: [&str; 1] = ["nearest_events"];
@@ -113,6 +126,8 @@ pub fn places_of(name: &str) -> Vec<&'static str> {
     let mut places = COMMON_PLACES.to_vec();
     if name.starts_with("rsvp-") {
         places.extend(EVENT_PLACES);
+    } else if name == "donation-receipt" {
+        places.extend(GIFT_PLACES);
     } else if !REQUIRED_EMAILS.contains(&name) {
         places.extend(CAMPAIGN_PLACES);
     }

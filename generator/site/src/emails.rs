@@ -448,6 +448,20 @@ pub fn sample_places(
                 .first()
                 .map_or_else(|| format!("{base}/"), |e| e.url.clone()),
             "cancel_url" => format!("{base}/api/rsvp/cancel?token=sample"),
+            "receipt_number" => format!("{}-000042", config.donations.election),
+            "gift_amount" => {
+                estrade_domain::donation::money(5_000, &config.donations.currency, &config.language)
+            }
+            "gift_date" => if fr { "6 mars 2027" } else { "6 March 2027" }.to_owned(),
+            "gift_frequency" => if fr { "ponctuel" } else { "one-off" }.to_owned(),
+            "donor_name" => "Camille Martin".to_owned(),
+            "donor_address" => "12 rue des Lilas, 59300 Valenciennes, FR".to_owned(),
+            "donor_birth_date" => "1980-04-02".to_owned(),
+            "agent" => config
+                .donations
+                .agent
+                .clone()
+                .unwrap_or_else(|| config.title.clone()),
             _ => continue,
         };
         values.insert(place, value);

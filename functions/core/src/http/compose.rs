@@ -78,7 +78,7 @@ pub(crate) fn compose(
     now: Timestamp,
     attachments: Vec<Attachment>,
 ) -> Option<Email> {
-    let template_body = settings.manifest.emails.get(template)?;
+    settings.manifest.emails.get(template)?;
     let mut values = places(settings, supporter, now);
     if let Some(event) = event {
         let local = event.local_start();
@@ -130,10 +130,90 @@ pub(crate) fn compose(
             estrade_domain::manifest::list_events(&nearest, settings.lang()),
         );
     }
-    let filled = template_body.fill(&values);
+    Some(fill(settings, template, supporter, &values, attachments))
+}
+
+/// The receipt of a counted gift, to the donor as they wrote on the form.
+pub(crate) fn compose_receipt(
+    settings: &Settings,
+    gift: &crate::gifts::Gift,
+    donor: &estrade_domain::donation::Donor,
+    now: Timestamp,
+) -> Option<Email> {
+    use estrade_domain::donation::{Frequency, money};
+    const TEMPLATE: &str = "donation-receipt";
+    settings.manifest.emails.get(TEMPLATE)?;
+    let lang = settings.lang();
+    let config = &settings.manifest.config;
+    let supporter = Supporter::new(
+        SupporterUpdate {
+            email: donor.email.clone(),
+            first_name: Some(donor.first_name.clone()),
+            last_name: Some(donor.last_name.clone()),
+            ..SupporterUpdate::default()
+        },
+        EmailStatus::Confirmed,
+        now,
+    );
+    let mut values = places(settings, &supporter, now);
+    let zone = jiff::tz::TimeZone::get(&config.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = zone.to_datetime(gift.at);
+    let frequency = match (gift.frequency, lang == "fr") {
+        (Frequency::Once, true) => "ponctuel",
+        (Frequency::Once, false) => "one-off",
+        (Frequency::Monthly, true) => "mensuel",
+        (Frequency::Monthly, false) => "monthly",
+    };
+    values.extend([
+        (
+            "receipt_number",
+            format!("{}-{:06}", gift.election, gift.receipt.unwrap_or(0)),
+        ),
+        ("gift_amount", money(gift.amount, &gift.currency, lang)),
+        (
+            "gift_date",
+            estrade_domain::dates::format(local, "long", lang)
+                .unwrap_or_else(|| local.date().to_string()),
+        ),
+        ("gift_frequency", frequency.to_owned()),
+        (
+            "donor_name",
+            format!("{} {}", donor.first_name, donor.last_name),
+        ),
+        (
+            "donor_address",
+            format!(
+                "{}, {} {}, {}",
+                donor.address, donor.postcode, donor.city, donor.country
+            ),
+        ),
+        ("donor_birth_date", donor.birth_date.clone()),
+        (
+            "agent",
+            config
+                .donations
+                .agent
+                .clone()
+                .unwrap_or_else(|| config.title.clone()),
+        ),
+    ]);
+    Some(fill(settings, TEMPLATE, &supporter, &values, Vec::new()))
+}
+
+/// The email of `template` for `supporter`, its places filled.
+fn fill(
+    settings: &Settings,
+    template: &str,
+    supporter: &Supporter,
+    values: &BTreeMap<&'static str, String>,
+    attachments: Vec<Attachment>,
+) -> Email {
+    let empty = estrade_domain::manifest::EmailTemplate::default();
+    let template_body = settings.manifest.emails.get(template).unwrap_or(&empty);
+    let filled = template_body.fill(values);
     let config = &settings.manifest.config;
     let marketing = estrade_domain::manifest::is_marketing(template);
-    Some(Email {
+    Email {
         to: supporter.email.clone(),
         to_name: supporter.first_name.clone(),
         from_address: config.email.from_address.clone(),
@@ -154,7 +234,7 @@ pub(crate) fn compose(
             .flatten(),
         attachments,
         broadcast: None,
-    })
+    }
 }
 
 pub(super) fn describe_time(local: &jiff::ZonedDateTime, lang: &str) -> String {

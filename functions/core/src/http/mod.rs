@@ -12,6 +12,7 @@
 use crate::mailer::{Attachment, Email, MailError, Mailer};
 use crate::messages::Says;
 use crate::pages;
+use crate::payments::Payments;
 use crate::store::{Store, StoreError};
 use axum::Router;
 use axum::body::{Bytes, to_bytes};
@@ -38,11 +39,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
 pub(crate) mod compose;
+mod donate;
 mod rsvp;
 mod signup;
 mod unsubscribe;
 
 use compose::{compose, ics};
+use donate::{donate, stripe_webhook};
 use rsvp::{cancel, cancel_page, rsvp};
 use signup::{confirm, signup, volunteer};
 use unsubscribe::{unsubscribe, unsubscribe_page};
@@ -99,6 +102,8 @@ pub struct Functions<S, M> {
     /// Replaced by `estrade serve` after each rebuild.
     pub settings: RwLock<Arc<Settings>>,
     pub clock: Clock,
+    /// The payment processor; `None` keeps donations closed.
+    pub payments: Option<Payments>,
 }
 
 impl<S: Store, M: Mailer> Functions<S, M> {
@@ -108,6 +113,7 @@ impl<S: Store, M: Mailer> Functions<S, M> {
             mailer,
             settings: RwLock::new(Arc::new(settings)),
             clock: Arc::new(Timestamp::now),
+            payments: None,
         }
     }
 
@@ -127,7 +133,17 @@ impl<S: Store, M: Mailer> Functions<S, M> {
 pub fn router<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) -> Router {
     signup_routes(functions.clone())
         .merge(rsvp_routes(functions.clone()))
-        .merge(unsubscribe_routes(functions))
+        .merge(unsubscribe_routes(functions.clone()))
+        .merge(donate_routes(functions))
+}
+
+/// The donate function: the form, and the payment processor's webhook.
+pub fn donate_routes<S: Store, M: Mailer>(functions: Arc<Functions<S, M>>) -> Router {
+    Router::new()
+        .route("/api/donate", post(donate::<S, M>))
+        .route("/api/stripe/webhook", post(stripe_webhook::<S, M>))
+        .layer(axum::middleware::from_fn(finish_even_if_the_client_leaves))
+        .with_state(functions)
 }
 
 /// Runs a request to its end in a task of its own. The HTTP server drops a

@@ -11,6 +11,7 @@ use estrade_domain::manifest::Manifest;
 use estrade_domain::token::Keys;
 use estrade_functions::http::{Functions, Settings, router};
 use estrade_functions::outbox::{self, OutboxMailer};
+use estrade_functions::payments::Payments;
 use estrade_functions::sqlite::SqliteStore;
 use estrade_functions::store::StoreError;
 use estrade_functions::watched::Watched;
@@ -157,17 +158,24 @@ impl Harness {
         seconds: Arc<AtomicI64>,
         adjust: impl FnOnce(&mut Manifest),
     ) -> Harness {
-        Harness::build_with(adjust, i64::MAX, Some(seconds)).await
+        Harness::build_with(adjust, i64::MAX, Some(seconds), None).await
+    }
+
+    /// A harness whose donations go to `payments`, its clock at
+    /// `seconds` (Unix time), which the test moves.
+    pub async fn with_payments(payments: Payments, seconds: Arc<AtomicI64>) -> Harness {
+        Harness::build_with(|_| {}, i64::MAX, Some(seconds), Some(payments)).await
     }
 
     async fn build(adjust: impl FnOnce(&mut Manifest), calls: i64) -> Harness {
-        Harness::build_with(adjust, calls, None).await
+        Harness::build_with(adjust, calls, None, None).await
     }
 
     async fn build_with(
         adjust: impl FnOnce(&mut Manifest),
         calls: i64,
         clock: Option<Arc<AtomicI64>>,
+        payments: Option<Payments>,
     ) -> Harness {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/valid");
         let options = SiteOptions {
@@ -188,6 +196,7 @@ impl Harness {
             site_url: "https://jane.example".to_owned(),
         };
         let mut functions = Functions::new(store, OutboxMailer::new(outbox.path()), settings);
+        functions.payments = payments;
         functions.clock = match clock {
             Some(seconds) => Arc::new(move || {
                 Timestamp::from_second(seconds.load(std::sync::atomic::Ordering::SeqCst)).unwrap()

@@ -37,6 +37,14 @@ fn a_signature_made_by_the_documented_scheme_is_accepted() {
 }
 
 #[test]
+fn the_signer_signs_as_stripe_does() {
+    assert_eq!(
+        stripe_signature(SECRET, SIGNED_AT, BODY),
+        format!("t={SIGNED_AT},v1={V1}")
+    );
+}
+
+#[test]
 fn anything_else_is_refused() {
     let now = at(SIGNED_AT);
     let one = secrets(&[SECRET]);
@@ -217,7 +225,7 @@ fn monthly_gifts_count_from_their_invoices() {
 fn refunds_failures_and_nonsense() {
     let body = event(
         "charge.refunded",
-        json!({"payment_intent": "pi_1", "amount_refunded": 5000}),
+        json!({"payment_intent": "pi_1", "amount_refunded": 5000, "metadata": meta()}),
     );
     assert_eq!(
         read_stripe_event(&body),
@@ -225,9 +233,18 @@ fn refunds_failures_and_nonsense() {
             event: "evt_9".into(),
             payment_intent: "pi_1".into(),
             amount_refunded: 5000,
-            at: at(SIGNED_AT)
+            at: at(SIGNED_AT),
+            ours: true,
         })
     );
+    let body = event(
+        "charge.refunded",
+        json!({"payment_intent": "pi_1", "amount_refunded": 5000, "metadata": {}}),
+    );
+    assert!(matches!(
+        read_stripe_event(&body),
+        Ok(StripeEvent::Refunded { ours: false, .. })
+    ));
     let body = event("checkout.session.async_payment_failed", json!({}));
     assert!(matches!(
         read_stripe_event(&body),
