@@ -4,6 +4,7 @@ mod broadcast;
 mod broadcast_control;
 mod build;
 mod checkout;
+mod donations;
 mod functions;
 mod outbox_view;
 mod serve;
@@ -36,8 +37,10 @@ enum Command {
     /// Queue a broadcast email for everyone in its audience, due at its
     /// `send_at`; --dry-run shows what would go.
     Send(broadcast::SendArgs),
-    /// Pause, resume or show a broadcast (embedded store only).
+    /// Pause, resume or show a broadcast.
     Broadcast(broadcast_control::BroadcastArgs),
+    /// Export the gifts for the campaign's accounts, or sum them up.
+    Donations(donations::DonationsArgs),
     /// Create a new campaign in DIR from the example campaign.
     New {
         /// Folder to create (must not exist, or be empty).
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Audience(args) => broadcast::audience(&args),
         Command::Send(args) => broadcast::send(&args),
         Command::Broadcast(args) => broadcast_control::broadcast(&args),
+        Command::Donations(args) => donations::donations(&args),
         Command::New { dir } => new(&dir),
     };
     match result {

@@ -36,9 +36,13 @@ pub fn form_value(
                 .iter()
                 .map(|a| json!({"value": a.to_string(), "label": money(*a, &config.donations.currency, &config.language), "checked": false}))
                 .collect(),
-            FieldKind::Frequency => vec![
+            // Monthly gifts only where the campaign takes them.
+            FieldKind::Frequency if config.donations.monthly => vec![
                 json!({"value": "once", "label": text("form.frequency.once")?, "checked": true}),
                 json!({"value": "monthly", "label": text("form.frequency.monthly")?, "checked": false}),
+            ],
+            FieldKind::Frequency => vec![
+                json!({"value": "once", "label": text("form.frequency.once")?, "checked": true}),
             ],
             FieldKind::Country => COUNTRIES
                 .iter()
