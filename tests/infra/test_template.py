@@ -19,6 +19,7 @@ FUNCTIONS = {
     "signup": "Signup",
     "rsvp": "Rsvp",
     "unsubscribe": "Unsubscribe",
+    "donate": "Donate",
     "mail-events": "MailEvents",
     "followups": "Followups",
 }

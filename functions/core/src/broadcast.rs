@@ -15,7 +15,7 @@ use estrade_domain::Event;
 use estrade_domain::audience::{AudienceFilter, Facts, Location};
 use estrade_domain::supporter::{EmailStatus, RsvpStatus, Supporter};
 use jiff::Timestamp;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Supporters read from the store per call.
 pub const PAGE: usize = 5_000;
@@ -69,6 +69,8 @@ impl Places {
 struct Tally<'a> {
     filter: &'a AudienceFilter,
     attended: &'a HashMap<String, Vec<String>>,
+    /// The addresses of donors with a counted gift.
+    givers: &'a HashSet<String>,
     places: Places,
     by_status: HashMap<EmailStatus, usize>,
     resolved: Resolved,
@@ -92,8 +94,7 @@ impl Tally<'_> {
                 insee: location.map(|l| l.insee),
                 departement: location.map(|l| l.departement),
                 attended: self.attended.get(&member.email).map_or(&[], Vec::as_slice),
-                // No store records gifts yet: see the README.
-                gave: false,
+                gave: self.givers.contains(&member.email),
                 upcoming_rsvp: false,
             };
             if self.filter.matches(&facts) {
@@ -119,9 +120,15 @@ pub async fn resolve<S: Store>(
     } else {
         HashMap::new()
     };
+    let givers = if filter.reads_gifts() {
+        givers(store).await?
+    } else {
+        HashSet::new()
+    };
     let mut tally = Tally {
         filter,
         attended: &attended,
+        givers: &givers,
         places: Places::default(),
         by_status: HashMap::new(),
         resolved: Resolved::default(),
@@ -242,4 +249,31 @@ pub fn sample(
     now: Timestamp,
 ) -> Option<Email> {
     compose(settings, broadcast, supporter, None, now, Vec::new())
+}
+
+/// The addresses of everyone with a gift counted (not refunded in full,
+/// not over the cap), as they gave them on the donation form.
+async fn givers<S: Store>(store: &S) -> StoreResult<HashSet<String>> {
+    let mut donors = HashSet::new();
+    let mut after = None;
+    loop {
+        let page = store.gifts(after, PAGE).await?;
+        donors.extend(
+            page.items
+                .into_iter()
+                .filter(|gift| gift.counted() > 0)
+                .map(|gift| gift.donor),
+        );
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut emails = HashSet::with_capacity(donors.len());
+    for key in donors {
+        if let Some(donor) = store.donor(&key).await? {
+            emails.insert(donor.email);
+        }
+    }
+    Ok(emails)
 }

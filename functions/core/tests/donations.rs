@@ -8,7 +8,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use estrade_domain::audience::{Audience, AudienceFilter};
+use estrade_domain::automation::{Automation, AutomationFile};
 use estrade_domain::donation::{Donor, META_DONOR, META_ELECTION, stripe_signature};
+use estrade_domain::supporter::{EmailStatus, SupporterUpdate};
+use estrade_functions::automations::item_id;
+use estrade_functions::broadcast;
 use estrade_functions::gifts::GiftStatus;
 use estrade_functions::payments::{Payments, StripeCheckout};
 use estrade_functions::store::Store;
@@ -77,7 +82,18 @@ async fn setup() -> Setup {
         webhook_secrets: vec!["whsec_newer".to_owned(), SECRET.to_owned()],
     };
     let clock = Arc::new(AtomicI64::new(NOW));
-    let h = Harness::with_payments(payments, clock.clone()).await;
+    // A thank-you automation for donors.
+    let thanks: AutomationFile = serde_json::from_value(json!({
+        "trigger": {"form": "donation"},
+        "steps": [{"id": "merci", "send": "merci-don"}],
+    }))
+    .unwrap();
+    let h = Harness::with_payments(payments, clock.clone(), |manifest| {
+        manifest
+            .automations
+            .push(Automation::new("merci-don", thanks));
+    })
+    .await;
     Setup { h, stripe, clock }
 }
 
@@ -556,4 +572,60 @@ async fn gifts_racing_through_the_webhook_never_break_the_cap() {
     );
     // Over-cap gifts get no receipt; the export shows them as owed back.
     assert_eq!(s.h.emails().len(), 4);
+}
+
+#[tokio::test]
+async fn donors_are_an_audience_and_start_the_thank_you_automation() {
+    let s = setup().await;
+    let store = &s.h.functions.store;
+    let now = jiff::Timestamp::from_second(NOW).unwrap();
+    for email in ["elise@example.org", "other@example.org"] {
+        let update = SupporterUpdate {
+            email: email.to_owned(),
+            ..SupporterUpdate::default()
+        };
+        store
+            .upsert_supporter(update, EmailStatus::Confirmed, Vec::new(), now)
+            .await
+            .unwrap();
+    }
+    let manifest = s.h.manifest();
+    let audience: Audience = serde_json::from_value(json!({"gave": true})).unwrap();
+    let gave = AudienceFilter::compile(&audience, &manifest.config, &manifest.events).unwrap();
+    let givers = async || {
+        broadcast::resolve(store, &gave, &manifest.events, now)
+            .await
+            .unwrap()
+            .recipients
+    };
+    assert!(givers().await.is_empty(), "nobody gave yet");
+    s.h.post(
+        "/api/donate",
+        &form("50", "once", "elise@example.org"),
+        &[ORIGIN],
+    )
+    .await;
+    assert!(givers().await.is_empty(), "a gift not paid is no gift");
+    let key = donor().key();
+    let (body, signature) = signed(
+        &s,
+        "checkout.session.completed",
+        paid_session("pi_1", 5_000, &key),
+    );
+    deliver(&s, body, &signature).await;
+    assert_eq!(givers().await, ["elise@example.org"]);
+    let started = store
+        .outgoing(&item_id("merci-don", "merci", "elise@example.org", NOW))
+        .await
+        .unwrap();
+    assert!(
+        started.is_some(),
+        "the gift did not start the donors' automation"
+    );
+    // Paid back in full, she gave nothing.
+    let refund = json!({"id": "ch_1", "payment_intent": "pi_1", "amount_refunded": 5_000,
+                        "metadata": {META_DONOR: key}});
+    let (body, signature) = signed(&s, "charge.refunded", refund);
+    deliver(&s, body, &signature).await;
+    assert!(givers().await.is_empty());
 }

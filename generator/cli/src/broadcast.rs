@@ -238,12 +238,6 @@ async fn resolve<S: Store>(store: &S, cast: &Broadcast) -> Result<Resolved, Stri
              pending ones counted here will be skipped when their time comes"
         );
     }
-    if cast.filter.reads_gifts() {
-        println!(
-            "note: `gave: true` matches nobody yet: no store records gifts (see README.md, \
-             known shortcomings)"
-        );
-    }
     Ok(resolved)
 }
 

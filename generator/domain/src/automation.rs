@@ -55,7 +55,10 @@ pub struct Automation {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
-    /// `form: signup`: a form was submitted (`signup`, `volunteer`, `rsvp`).
+    /// `form: signup`: a form was submitted (`signup`, `volunteer`,
+    /// `rsvp`); `form: donation` fires when a gift is counted (paid, not
+    /// when the form is sent), and what it sends reaches the donor only
+    /// if they are a supporter who may receive the campaign's email.
     Form(FormName),
     /// `confirmed`: the supporter followed the confirmation link (or
     /// signed up, when the campaign does not ask for confirmation).
@@ -242,11 +245,6 @@ impl Automation {
             })
         };
         match &mut self.trigger {
-            Trigger::Form(FormName::Donation) => file_problem(
-                "trigger: the donation form starts no automation; use `signup`, `volunteer` \
-                 or `rsvp`"
-                    .to_owned(),
-            ),
             Trigger::TagAdded(tag) => {
                 if let Err(e) = check_interest(tag, interests) {
                     file_problem(format!("trigger: tag_added: {e}"));

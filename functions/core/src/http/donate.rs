@@ -6,6 +6,7 @@ use super::compose::compose_receipt;
 use super::*;
 use crate::gifts::{Gift, GiftStatus, Recorded};
 use crate::payments::{CheckoutError, SessionRequest};
+use estrade_domain::automation::Happening;
 use estrade_domain::donation::{
     Donor, Frequency, Paid, SIGNATURE_TOLERANCE, StripeEvent, cents, read_stripe_event,
     verify_stripe_signature,
@@ -277,6 +278,18 @@ async fn record_paid<S: Store, M: Mailer>(
                 );
                 return webhook_answer(StatusCode::OK, "counted-no-donor");
             };
+            if how == Recorded::Counted {
+                // A thank-you automation (`form: donation`); failing to
+                // start it loses no money and no receipt, so it is only
+                // logged.
+                let happening = Happening::FormSubmitted(FormName::Donation);
+                if let Err(e) = crate::automations::start(f, &donor.email, happening, now).await {
+                    eprintln!(
+                        "{{\"level\":\"error\",\"what\":\"automation\",\"error\":{:?}}}",
+                        e.0
+                    );
+                }
+            }
             let Some(receipt) = compose_receipt(settings, &gift, &donor, now) else {
                 return webhook_answer(StatusCode::OK, "counted-no-receipt-template");
             };

@@ -162,9 +162,14 @@ impl Harness {
     }
 
     /// A harness whose donations go to `payments`, its clock at
-    /// `seconds` (Unix time), which the test moves.
-    pub async fn with_payments(payments: Payments, seconds: Arc<AtomicI64>) -> Harness {
-        Harness::build_with(|_| {}, i64::MAX, Some(seconds), Some(payments)).await
+    /// `seconds` (Unix time), which the test moves; `adjust` changes the
+    /// build's manifest first.
+    pub async fn with_payments(
+        payments: Payments,
+        seconds: Arc<AtomicI64>,
+        adjust: impl FnOnce(&mut Manifest),
+    ) -> Harness {
+        Harness::build_with(adjust, i64::MAX, Some(seconds), Some(payments)).await
     }
 
     async fn build(adjust: impl FnOnce(&mut Manifest), calls: i64) -> Harness {
