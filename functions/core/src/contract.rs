@@ -45,6 +45,7 @@ pub async fn check_store<S: Store>(store: Arc<S>) {
     gifts::gifts_count_once_within_the_cap(&*store).await;
     gifts::refunds_come_off_the_total(&*store).await;
     gifts::gifts_racing_for_the_cap(&store).await;
+    gifts::payment_events_are_noted(&*store).await;
 }
 
 /// 2027-03-01T10:00:00Z plus `minutes`: a whole minute, so rate-limit

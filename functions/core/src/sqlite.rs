@@ -28,10 +28,11 @@
 //!   `paused`, `reason`, `changed_at` and the counts of
 //!   [`BroadcastControl`]; `broadcast_complaints`: one row per
 //!   `(broadcast, message_id)` whose complaint was counted.
-//! - `donors`, `donor_totals`, `gifts`, `receipts` (version 4): what the
-//!   donation form said of each donor (JSON), each donor's counted cents
-//!   per period, one row per payment, the last receipt number per
-//!   election ([`crate::gifts`]).
+//! - `donors`, `donor_totals`, `gifts`, `receipts`, `payment_events`
+//!   (version 4): what the donation form said of each donor (JSON), each
+//!   donor's counted cents per period, one row per payment, the last
+//!   receipt number per election ([`crate::gifts`]), the payment events
+//!   handled in the last 30 days.
 //! - `rsvps`: one row per `(event, email)` with `status`, `position`
 //!   (unique per event, order of arrival) and `at` (when the registration
 //!   reached its status). A cancelled row stays; registering again gives
@@ -723,5 +724,19 @@ impl Store for SqliteStore {
     async fn gifts(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Gift>> {
         self.read("gifts", move |tx| gifts::walk(tx, after.as_deref(), limit))
             .await
+    }
+
+    async fn payment_event_seen(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.read("payment_event_seen", move |tx| gifts::event_seen(tx, &id))
+            .await
+    }
+
+    async fn note_payment_event(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        let id = id.to_owned();
+        self.write("note_payment_event", Durable::Committed, move |tx| {
+            gifts::note_event(tx, &id, at)
+        })
+        .await
     }
 }

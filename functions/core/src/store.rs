@@ -34,6 +34,9 @@ impl std::error::Error for StoreError {}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// How long a handled payment event is remembered, in days.
+pub const PAYMENT_EVENT_DAYS: i64 = 30;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {
     Created,
@@ -292,6 +295,19 @@ pub trait Store: Send + Sync + 'static {
         payment_intent: &str,
         amount_refunded: i64,
     ) -> impl Future<Output = StoreResult<Option<Gift>>> + Send;
+
+    /// Whether the payment processor's event `id` was handled to the end
+    /// before ([`Store::note_payment_event`]).
+    fn payment_event_seen(&self, id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Notes that event `id` was handled, so that the same event
+    /// delivered again is acknowledged without acting twice. Kept at
+    /// least [`PAYMENT_EVENT_DAYS`] days (Stripe retries for three).
+    fn note_payment_event(
+        &self,
+        id: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Every gift, by pages as [`Store::members`].
     fn gifts(

@@ -218,4 +218,12 @@ impl<S: Store> Store for Watched<S> {
         (self.before)("gifts")?;
         self.inner.gifts(after, limit).await
     }
+    async fn payment_event_seen(&self, id: &str) -> StoreResult<bool> {
+        (self.before)("payment_event_seen")?;
+        self.inner.payment_event_seen(id).await
+    }
+    async fn note_payment_event(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        (self.before)("note_payment_event")?;
+        self.inner.note_payment_event(id, at).await
+    }
 }

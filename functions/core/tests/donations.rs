@@ -161,7 +161,7 @@ fn field(body: &str, name: &str) -> Option<String> {
 /// A Stripe event, signed at the harness's clock.
 fn signed(s: &Setup, kind: &str, object: serde_json::Value) -> (Vec<u8>, String) {
     let at = s.clock.load(Ordering::SeqCst);
-    let body = json!({"id": format!("evt_{}", object["id"].as_str().unwrap_or("x")),
+    let body = json!({"id": format!("evt_{kind}_{}", object["id"].as_str().unwrap_or("x")),
                       "object": "event", "type": kind, "created": at,
                       "data": {"object": object}})
     .to_string()
@@ -396,10 +396,26 @@ async fn a_paid_gift_is_counted_once_and_receipted() {
     );
     let store = &s.h.functions.store;
     assert_eq!(store.donor_total("election", &key).await.unwrap(), 5_000);
-    // Delivered again (Stripe does, now and then): counted once, the
-    // same receipt number.
+    // Delivered again (Stripe does, now and then): acknowledged, and
+    // nothing done twice.
     let answer = deliver(&s, body, &signature).await;
     assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.body.contains("already-handled"), "{}", answer.body);
+    assert_eq!(store.donor_total("election", &key).await.unwrap(), 5_000);
+    assert_eq!(s.h.emails().len(), 1, "one receipt");
+    // Another event about the same payment counts nothing either (its
+    // receipt, the same number, goes again: the first may have failed).
+    let (body, signature) = signed(
+        &s,
+        "checkout.session.async_payment_succeeded",
+        paid_session("pi_1", 5_000, &key),
+    );
+    let answer = deliver(&s, body, &signature).await;
+    assert!(
+        answer.body.contains("known-receipt-sent-again"),
+        "{}",
+        answer.body
+    );
     assert_eq!(store.donor_total("election", &key).await.unwrap(), 5_000);
     assert!(
         s.h.emails()

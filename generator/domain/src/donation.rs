@@ -282,6 +282,19 @@ pub enum StripeEvent {
     Ignored { event: String, kind: String },
 }
 
+impl StripeEvent {
+    /// The event's id (`evt_...`), the same each time Stripe delivers it.
+    pub fn id(&self) -> &str {
+        match self {
+            StripeEvent::Paid(paid) => &paid.event,
+            StripeEvent::Awaiting { event }
+            | StripeEvent::Failed { event, .. }
+            | StripeEvent::Refunded { event, .. }
+            | StripeEvent::Ignored { event, .. } => event,
+        }
+    }
+}
+
 /// Why an event could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventError(pub String);

@@ -8,6 +8,7 @@
 //! | gift | `GIFT#<payment>` | `GIFT` |
 //! | refund pointer | `PAYMENT_INTENT#<id>` | `GIFT` (`payment`) |
 //! | receipt numbers | `RECEIPTS` | `ELECTION#<election>` (`last`) |
+//! | handled payment event | `PAYMENT_EVENT#<id>` | `EVENT` (expires by TTL) |
 //!
 //! A counted gift is one transaction: the gift's put, conditioned on its
 //! absence (a payment is recorded once); `ADD counted` on the donor's
@@ -20,11 +21,12 @@
 
 use super::expr::{Expr, n, s};
 use super::item::{Fields, KIND, time};
+use super::table::EXPIRES_AT;
 use super::table::{Item, PK, key};
 use super::{DynamoStore, MAX_ATTEMPTS, pause, store_error, too_contended};
 use estrade_domain::donation::{Donor, Frequency};
 use estrade_functions::gifts::{Gift, GiftStatus, Recorded};
-use estrade_functions::store::{StoreError, StoreResult};
+use estrade_functions::store::{PAYMENT_EVENT_DAYS, StoreError, StoreResult};
 use jiff::Timestamp;
 
 const GIFT: &str = "GIFT";
@@ -62,6 +64,10 @@ fn gift_key(payment: &str) -> Item {
 
 fn pointer_key(payment_intent: &str) -> Item {
     key(format!("PAYMENT_INTENT#{payment_intent}"), GIFT)
+}
+
+fn event_key(id: &str) -> Item {
+    key(format!("PAYMENT_EVENT#{id}"), "EVENT")
 }
 
 fn receipts_key(election: &str) -> Item {
@@ -365,5 +371,30 @@ impl DynamoStore {
             }
         }
         Err(too_contended("refund"))
+    }
+
+    pub(super) async fn event_seen(&self, id: &str) -> StoreResult<bool> {
+        Ok(self
+            .get(event_key(id), "GetItem (payment event)")
+            .await?
+            .is_some())
+    }
+
+    pub(super) async fn note_event(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        let mut item = event_key(id);
+        item.insert(KIND.to_owned(), s("payment_event"));
+        item.insert("at".to_owned(), time(at));
+        item.insert(
+            EXPIRES_AT.to_owned(),
+            n(at.as_second() + PAYMENT_EVENT_DAYS * 86_400),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|err| store_error("PutItem (payment event)", err))?;
+        Ok(())
     }
 }

@@ -484,4 +484,12 @@ impl Store for DynamoStore {
     async fn gifts(&self, after: Option<String>, limit: usize) -> StoreResult<Page<Gift>> {
         self.gifts_page(after, limit).await
     }
+
+    async fn payment_event_seen(&self, id: &str) -> StoreResult<bool> {
+        self.event_seen(id).await
+    }
+
+    async fn note_payment_event(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        self.note_event(id, at).await
+    }
 }

@@ -269,42 +269,68 @@ pub(super) async fn gifts_racing_for_the_cap<S: Store>(store: &Arc<S>) {
             .all(|a| a.must("record_gift").0 == Recorded::Known),
         "payments redelivered at once are all known",
     );
-    // Every gift is walked once.
+    // Every gift is walked once, whatever the page size.
+    let walked = every_gift(&**store, 7).await;
     let mut seen = BTreeSet::new();
-    let mut after = None;
-    loop {
-        let page = store.gifts(after, 7).await.must("gifts");
-        for g in page.items {
-            holds(seen.insert(g.payment.clone()), "a gift is walked once");
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
+    for g in &walked {
+        holds(seen.insert(g.payment.clone()), "a gift is walked once");
     }
+    same(
+        every_gift(&**store, 50).await.len(),
+        walked.len(),
+        "pages of any size walk the same gifts",
+    );
     let raced = seen.iter().filter(|p| p.starts_with("race")).count();
     same(raced, 20, "the walk finds every gift");
     // The receipts of the election, all together, have no gap.
-    let mut receipts = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.gifts(after, 50).await.must("gifts");
-        receipts.extend(
-            page.items
-                .iter()
-                .filter(|g| g.election == "contract-2027")
-                .filter_map(|g| g.receipt),
-        );
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
+    let mut receipts: Vec<u64> = walked
+        .iter()
+        .filter(|g| g.election == "contract-2027")
+        .filter_map(|g| g.receipt)
+        .collect();
     receipts.sort_unstable();
     let wanted: Vec<u64> = (1..=receipts.len() as u64).collect();
     same(
         receipts,
         wanted,
         "receipt numbers have no gap and no repeat",
+    );
+}
+
+/// Every gift, walked a page of `limit` at a time.
+async fn every_gift<S: Store>(store: &S, limit: usize) -> Vec<Gift> {
+    let mut gifts = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.gifts(after, limit).await.must("gifts");
+        gifts.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return gifts,
+        }
+    }
+}
+
+pub(super) async fn payment_events_are_noted<S: Store>(store: &S) {
+    let seen = |id: &'static str| store.payment_event_seen(id);
+    holds(
+        !seen("evt_contract_1").await.must("payment_event_seen"),
+        "an event is new until noted",
+    );
+    store
+        .note_payment_event("evt_contract_1", minute(500))
+        .await
+        .must("note_payment_event");
+    store
+        .note_payment_event("evt_contract_1", minute(501))
+        .await
+        .must("note_payment_event");
+    holds(
+        seen("evt_contract_1").await.must("payment_event_seen"),
+        "a noted event is seen",
+    );
+    holds(
+        !seen("evt_contract_2").await.must("payment_event_seen"),
+        "events are told apart",
     );
 }

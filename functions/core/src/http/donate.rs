@@ -195,9 +195,37 @@ pub(super) async fn stripe_webhook<S: Store, M: Mailer>(
             return webhook_answer(StatusCode::BAD_REQUEST, "unreadable");
         }
     };
+    let id = event.id().to_owned();
+    match f.store.payment_event_seen(&id).await {
+        Ok(true) => return webhook_answer(StatusCode::OK, "already-handled"),
+        Ok(false) => {}
+        Err(e) => return store_failed(&e),
+    }
     let settings = f.settings();
+    let answer = act_on(&f, &settings, event, now).await;
+    // Noted only once handled to the end: an event answered with an
+    // error comes again, and is acted on then.
+    if answer.status().is_success()
+        && let Err(e) = f.store.note_payment_event(&id, now).await
+    {
+        // Acting again on it would count nothing twice (gifts are kept
+        // by payment); only a receipt could go out again.
+        eprintln!(
+            "{{\"level\":\"error\",\"what\":\"store\",\"error\":{:?}}}",
+            e.0
+        );
+    }
+    answer
+}
+
+async fn act_on<S: Store, M: Mailer>(
+    f: &Functions<S, M>,
+    settings: &Settings,
+    event: StripeEvent,
+    now: Timestamp,
+) -> Response {
     match event {
-        StripeEvent::Paid(paid) => record_paid(&f, &settings, paid, now).await,
+        StripeEvent::Paid(paid) => record_paid(f, settings, paid, now).await,
         StripeEvent::Refunded {
             payment_intent,
             amount_refunded,

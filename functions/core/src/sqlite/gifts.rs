@@ -6,7 +6,7 @@
 use super::rows::{time, time_text};
 use super::{Failure, Outcome};
 use crate::gifts::{Gift, GiftStatus, Recorded};
-use crate::store::Page;
+use crate::store::{PAYMENT_EVENT_DAYS, Page};
 use estrade_domain::donation::{Donor, Frequency};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS receipts (
     election TEXT PRIMARY KEY,
     last INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS payment_events (
+    id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 ";
 
 pub(super) fn save_donor(tx: &Connection, donor: &Donor, at: Timestamp) -> Outcome<()> {
@@ -234,4 +238,22 @@ pub(super) fn walk(tx: &Connection, after: Option<&str>, limit: usize) -> Outcom
         .then(|| items.last().map(|g| g.payment.clone()))
         .flatten();
     Ok(Page { items, next })
+}
+
+pub(super) fn event_seen(tx: &Connection, id: &str) -> Outcome<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM payment_events WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Notes event `id`, and forgets those older than the days kept.
+pub(super) fn note_event(tx: &Connection, id: &str, at: Timestamp) -> Outcome<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO payment_events (id, at) VALUES (?1, ?2)")?
+        .execute(params![id, at.as_second()])?;
+    let kept_from = at.as_second() - PAYMENT_EVENT_DAYS * 86_400;
+    tx.prepare_cached("DELETE FROM payment_events WHERE at < ?1")?
+        .execute([kept_from])?;
+    Ok(())
 }
