@@ -7,7 +7,9 @@
 // Stripe signs it, for the very webhook handler of the Lambda function;
 // the donor lands on the thank-you page and the receipt is in the outbox.
 // Without JavaScript, a gift over the legal cap comes back with the
-// mistake shown. Last, `estrade donations export` lists the gift.
+// mistake shown. `estrade donations export` lists the gift. Last, with
+// Stripe's API configured (a stand-in on 127.0.0.1), the donor is sent to
+// the payment page the API made.
 //
 //     node --test tests/browser/donations.test.mjs
 //
@@ -16,6 +18,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { copyExampleCampaign, estradeBinary, query, startServe } from './serve.mjs';
@@ -175,4 +178,69 @@ step('3. the export lists the gift with what the accounts need', async () => {
   const summary = spawnSync(binary, ['donations', 'summary', '--root', root], { encoding: 'utf8' });
   assert.equal(summary.status, 0, summary.stderr);
   assert.match(summary.stdout, /^1 gift\(s\) counted from 1 donor\(s\): 50,00/);
+});
+
+/** Stripe's API as the donate function calls it, on 127.0.0.1: records
+ * each session asked for, and serves the page it sends donors to. */
+async function stripeStandIn() {
+  const asked = [];
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      const { port } = server.address();
+      if (request.method === 'POST' && request.url === '/v1/checkout/sessions') {
+        asked.push({ authorization: request.headers.authorization, body: new URLSearchParams(body) });
+        const id = `cs_test_standin_${asked.length}`;
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ id, object: 'checkout.session', url: `http://127.0.0.1:${port}/c/pay/${id}` }));
+      } else if (request.method === 'GET' && request.url.startsWith('/c/pay/')) {
+        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        response.end('<!doctype html><html lang="en"><title>Checkout</title><h1>Stripe stand-in</h1></html>');
+      } else {
+        response.writeHead(404);
+        response.end();
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { asked, base: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+step('4. with Stripe configured, the donor is sent to the page Stripe made', async () => {
+  const stripe = await stripeStandIn();
+  const other = await copyExampleCampaign();
+  const withStripe = await startServe(binary, other, {
+    STRIPE_SECRET_KEY: 'sk_test_browser',
+    STRIPE_WEBHOOK_SECRET: 'whsec_browser',
+    STRIPE_API_BASE: stripe.base,
+  });
+  try {
+    assert.match(withStripe.output(), /Donations go to Stripe/);
+    const page = await (await context()).newPage();
+    await page.goto(`${withStripe.origin}/don/`);
+    const form = page.locator('form[action$="/api/donate"]');
+    await fill(form, { value: '20' });
+    await form.locator('input[name="frequency"][value="monthly"]').check();
+    await page.waitForFunction((ms) => performance.now() >= ms, PERSON_FILL_MS);
+    await form.locator('button[type="submit"]').click();
+    await page.waitForURL(`${stripe.base}/c/pay/cs_test_standin_1`);
+    assert.equal(await page.locator('h1').textContent(), 'Stripe stand-in');
+    assert.equal(stripe.asked.length, 1);
+    const { authorization, body } = stripe.asked[0];
+    assert.equal(authorization, 'Bearer sk_test_browser');
+    assert.equal(body.get('mode'), 'subscription');
+    assert.equal(body.get('line_items[0][price_data][unit_amount]'), '2000');
+    assert.equal(body.get('line_items[0][price_data][recurring][interval]'), 'month');
+    assert.equal(body.get('customer_email'), DONOR.email);
+    assert.equal(body.get('success_url'), `${withStripe.origin}/merci/`);
+    assert.match(body.get('subscription_data[metadata][estrade_donor]'), /^[0-9a-f]{64}$/);
+    const store = path.join(withStripe.dataDir, 'serve.sqlite');
+    assert.deepEqual(query(store, 'select count(*) as n from gifts'), [{ n: 0 }]);
+  } finally {
+    await withStripe.stop();
+    stripe.close();
+    await removeDir(other);
+  }
 });

@@ -116,13 +116,14 @@ function freePort() {
  * serves, to `{ origin, dataDir, output(), stop() }`. `output()` is what the
  * server printed so far; `stop()` asks it to stop (Ctrl+C) and kills it if
  * it has not within ten seconds. The port is picked before the server
- * binds it, so a port taken in between is retried with another.
+ * binds it, so a port taken in between is retried with another. `env`
+ * adds to the server's environment.
  */
-export async function startServe(binary, root) {
+export async function startServe(binary, root, env = {}) {
   let lastProblem = '';
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const port = await freePort();
-    const server = await launch(binary, root, port);
+    const server = await launch(binary, root, port, env);
     if (server.ok) return server.value;
     lastProblem = server.problem;
     if (!/cannot listen/.test(lastProblem)) break;
@@ -130,9 +131,10 @@ export async function startServe(binary, root) {
   throw new Error(`estrade serve did not start:\n${lastProblem}`);
 }
 
-function launch(binary, root, port) {
+function launch(binary, root, port, env) {
   const child = spawn(binary, ['serve', '--root', root, '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   child.stdout.setEncoding('utf8');

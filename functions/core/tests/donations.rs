@@ -255,6 +255,10 @@ async fn a_donation_goes_to_stripe_checkout_with_what_the_webhook_needs() {
         answer["redirect"],
         "https://checkout.stripe.test/c/pay/cs_test_2"
     );
+    assert_eq!(
+        answer["result"]["checkout"], "cs_test_2",
+        "the script may leave the site"
+    );
     let (_, body) = s.stripe.requests.lock().unwrap()[1].clone();
     assert_eq!(field(&body, "mode").as_deref(), Some("subscription"));
     assert_eq!(

@@ -123,7 +123,10 @@ pub(super) async fn donate<S: Store, M: Mailer>(
     match payments.checkout.create_session(&request).await {
         Ok(session) => {
             log_outcome(form.as_str(), "to-checkout");
-            success(&settings, Says::Thanks, session.url, None).respond(json, &settings)
+            // `checkout` tells the theme's script that this redirect
+            // leaves the site on purpose.
+            let extra = json!({ "checkout": session.id });
+            success(&settings, Says::Thanks, session.url, Some(extra)).respond(json, &settings)
         }
         Err(e) => {
             let outcome = match e {

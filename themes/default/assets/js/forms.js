@@ -111,9 +111,11 @@
 
   function showAnswer(form, answer) {
     if (answer.ok && answer.redirect) {
-      // Only ever to a page of this site.
+      // Only ever to a page of this site, or to the payment page the
+      // donate function made for this gift.
       var next = new URL(answer.redirect, window.location.href);
-      if (next.origin === window.location.origin) {
+      var checkout = answer.result && answer.result.checkout;
+      if (next.origin === window.location.origin || checkout) {
         window.location.assign(next.href);
         return;
       }
