@@ -32,6 +32,7 @@ pub enum Says {
     HelloName,
     OverCap,
     MonthlyClosed,
+    CountryRefused,
     DonationsClosed,
     DonationTitle,
 }
@@ -52,6 +53,10 @@ impl Says {
             Says::MonthlyClosed => pick!(
                 "La campagne ne propose pas de dons mensuels.",
                 "The campaign does not take monthly gifts."
+            ),
+            Says::CountryRefused => pick!(
+                "La loi ne permet à la campagne d’accepter que les dons de personnes résidant dans les pays prévus.",
+                "The law lets the campaign take gifts only from people living in the countries it allows."
             ),
             Says::DonationsClosed => pick!(
                 "Les dons en ligne ne sont pas encore ouverts. Réessayez plus tard, ou écrivez à la campagne.",

@@ -292,6 +292,25 @@ async fn the_law_and_the_cap_are_checked_before_any_payment() {
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}");
         assert!(answer.body.contains(wrong), "{wrong}: {}", answer.body);
     }
+    // A campaign that takes gifts from residents of some countries only.
+    let residents = Harness::with_payments(
+        Payments {
+            checkout: Arc::new(StripeCheckout::new("http://127.0.0.1:9", "sk_test_x").unwrap()),
+            webhook_secrets: vec![SECRET.to_owned()],
+        },
+        Arc::new(AtomicI64::new(NOW)),
+        |m| m.config.donations.countries = vec!["BE".to_owned()],
+    )
+    .await;
+    let answer = residents
+        .post(
+            "/api/donate",
+            &form("50", "once", "elise@example.org"),
+            &[ORIGIN, JSON],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("\"country\""), "{}", answer.body);
     // A donor who gave 4,560 EUR may give 40 more, not 50: under another
     // email, a name written otherwise, it is the same person.
     let key = donor().key();

@@ -244,6 +244,10 @@ pub struct DonationSettings {
     /// France, the candidate's financial agent).
     #[serde(default)]
     pub agent: Option<String>,
+    /// Countries (ISO codes) a donor's address may be in; empty: any (a
+    /// French national abroad may give to a French candidate).
+    #[serde(default)]
+    pub countries: Vec<String>,
 }
 
 /// What a donor's cap is counted over.
@@ -285,6 +289,7 @@ impl Default for DonationSettings {
             election: default_election(),
             monthly: true,
             agent: None,
+            countries: Vec::new(),
         }
     }
 }
@@ -359,6 +364,18 @@ impl CampaignConfig {
                      `legislatives-2027`"
                 ),
             ));
+        }
+        for country in &self.donations.countries {
+            if !crate::forms::COUNTRIES.contains(&country.as_str()) {
+                problems.push((
+                    "donations.countries",
+                    format!(
+                        "`{country}` is not a country the donation form offers; use ISO codes \
+                         among {}",
+                        crate::forms::COUNTRIES.join(", ")
+                    ),
+                ));
+            }
         }
         if self.donations.cap_per_donor == 0 {
             problems.push((

@@ -53,6 +53,10 @@ pub(super) async fn donate<S: Store, M: Mailer>(
     if frequency == Frequency::Monthly && !rules.monthly {
         return refuse_field("frequency", Says::MonthlyClosed);
     }
+    let country = cleaned.text("country").unwrap_or_default();
+    if !rules.countries.is_empty() && !rules.countries.iter().any(|c| c == country) {
+        return refuse_field("country", Says::CountryRefused);
+    }
     let amount = cents(
         cleaned
             .text("amount")
