@@ -72,9 +72,16 @@ impl fmt::Display for CheckoutError {
 pub type CheckoutFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Session, CheckoutError>> + Send + 'a>>;
 
-/// Makes Checkout Sessions: Stripe's API, or a stand-in.
+pub type CancelFuture<'a> = Pin<Box<dyn Future<Output = Result<(), CheckoutError>> + Send + 'a>>;
+
+/// Makes Checkout Sessions, and stops monthly gifts: Stripe's API, or a
+/// stand-in.
 pub trait Checkout: Send + Sync {
     fn create_session<'a>(&'a self, request: &'a SessionRequest) -> CheckoutFuture<'a>;
+
+    /// Cancels subscription `id` at once: a monthly gift whose donor
+    /// reached the cap must take no more.
+    fn cancel_subscription<'a>(&'a self, id: &'a str) -> CancelFuture<'a>;
 }
 
 /// What the donation functions need of the processor.
@@ -162,14 +169,38 @@ impl StripeCheckout {
     }
 
     async fn post(&self, request: &SessionRequest) -> Result<Session, CheckoutError> {
-        let unavailable = |why: String| CheckoutError::Unavailable(why);
-        let body = session_form(request);
         let http = axum::http::Request::post(format!("{}/v1/checkout/sessions", self.base))
-            .header("authorization", format!("Bearer {}", self.key))
             .header("content-type", "application/x-www-form-urlencoded")
             .header("idempotency-key", &request.idempotency_key)
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(Bytes::from(session_form(request))));
+        let json = self.call(http).await?;
+        match (json["id"].as_str(), json["url"].as_str()) {
+            (Some(id), Some(url)) if url.starts_with("https://") || url.starts_with("http://") => {
+                Ok(Session {
+                    id: id.to_owned(),
+                    url: url.to_owned(),
+                })
+            }
+            _ => Err(CheckoutError::Refused(
+                "the answer has no session id and url".to_owned(),
+            )),
+        }
+    }
+
+    /// Sends `request` with the secret key and reads Stripe's JSON answer;
+    /// an error answer becomes the [`CheckoutError`] it means.
+    async fn call(
+        &self,
+        request: Result<axum::http::Request<Full<Bytes>>, axum::http::Error>,
+    ) -> Result<serde_json::Value, CheckoutError> {
+        let unavailable = |why: String| CheckoutError::Unavailable(why);
+        let mut http = request
             .map_err(|_| CheckoutError::Refused("the request could not be built".to_owned()))?;
+        let bearer = format!("Bearer {}", self.key).parse().map_err(|_| {
+            CheckoutError::Refused("the secret key cannot be sent in a header".to_owned())
+        })?;
+        http.headers_mut()
+            .insert(axum::http::header::AUTHORIZATION, bearer);
         let answer = self
             .client
             .request(http)
@@ -201,17 +232,7 @@ impl StripeCheckout {
         if !status.is_success() {
             return Err(CheckoutError::Refused(error()));
         }
-        match (json["id"].as_str(), json["url"].as_str()) {
-            (Some(id), Some(url)) if url.starts_with("https://") || url.starts_with("http://") => {
-                Ok(Session {
-                    id: id.to_owned(),
-                    url: url.to_owned(),
-                })
-            }
-            _ => Err(CheckoutError::Refused(
-                "the answer has no session id and url".to_owned(),
-            )),
-        }
+        Ok(json)
     }
 }
 
@@ -221,6 +242,22 @@ impl Checkout for StripeCheckout {
             tokio::time::timeout(TIMEOUT, self.post(request))
                 .await
                 .map_err(|_| CheckoutError::Unavailable("timed out".to_owned()))?
+        })
+    }
+
+    fn cancel_subscription<'a>(&'a self, id: &'a str) -> CancelFuture<'a> {
+        Box::pin(async move {
+            // An id Stripe gave (`sub_...`): nothing that could change the
+            // path.
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(CheckoutError::Refused("not a subscription id".to_owned()));
+            }
+            let http = axum::http::Request::delete(format!("{}/v1/subscriptions/{id}", self.base))
+                .body(Full::new(Bytes::new()));
+            tokio::time::timeout(TIMEOUT, self.call(http))
+                .await
+                .map_err(|_| CheckoutError::Unavailable("timed out".to_owned()))?
+                .map(|_| ())
         })
     }
 }

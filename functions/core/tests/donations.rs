@@ -32,6 +32,21 @@ struct Stripe {
     requests: Mutex<Vec<(HeaderMap, String)>>,
     /// 200 with a session, or this status.
     answer: AtomicU16,
+    /// The subscriptions cancelled.
+    cancelled: Mutex<Vec<String>>,
+}
+
+async fn cancel(
+    State(stripe): State<Arc<Stripe>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> (StatusCode, String) {
+    assert_eq!(headers["authorization"], "Bearer sk_test_estrade");
+    stripe.cancelled.lock().unwrap().push(id.clone());
+    (
+        StatusCode::OK,
+        json!({"id": id, "object": "subscription", "status": "canceled"}).to_string(),
+    )
 }
 
 async fn sessions(
@@ -71,6 +86,7 @@ async fn setup() -> Setup {
     stripe.answer.store(200, Ordering::SeqCst);
     let app = Router::new()
         .route("/v1/checkout/sessions", post(sessions))
+        .route("/v1/subscriptions/{id}", axum::routing::delete(cancel))
         .with_state(stripe.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -667,4 +683,39 @@ async fn donors_are_an_audience_and_start_the_thank_you_automation() {
     let (body, signature) = signed(&s, "charge.refunded", refund);
     deliver(&s, body, &signature).await;
     assert!(givers().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_monthly_gift_that_reaches_the_cap_is_stopped() {
+    let s = setup().await;
+    s.h.post(
+        "/api/donate",
+        &form("other=2000", "monthly", "elise@example.org"),
+        &[ORIGIN],
+    )
+    .await;
+    let key = donor().key();
+    let month = |n: i64| {
+        json!({"id": format!("in_{n}"), "object": "invoice", "amount_paid": 200_000,
+               "currency": "eur", "parent": {"subscription_details": {
+                   "subscription": "sub_big", "metadata": {META_DONOR: key, META_ELECTION: "election"}}}})
+    };
+    for (n, wanted) in [
+        (1, "\"counted\""),
+        (2, "\"counted\""),
+        (3, "over-cap-subscription-cancelled"),
+    ] {
+        let (body, signature) = signed(&s, "invoice.paid", month(n));
+        let answer = deliver(&s, body, &signature).await;
+        assert!(answer.body.contains(wanted), "month {n}: {}", answer.body);
+    }
+    assert_eq!(*s.stripe.cancelled.lock().unwrap(), ["sub_big"]);
+    assert_eq!(
+        s.h.functions
+            .store
+            .donor_total("election", &key)
+            .await
+            .unwrap(),
+        400_000
+    );
 }

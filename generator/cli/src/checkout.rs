@@ -18,7 +18,9 @@ use estrade_domain::donation::{
     Frequency, META_DONOR, META_ELECTION, META_FREQUENCY, money, stripe_signature,
 };
 use estrade_domain::text::escape_html as esc;
-use estrade_functions::payments::{Checkout, CheckoutFuture, Payments, Session, SessionRequest};
+use estrade_functions::payments::{
+    CancelFuture, Checkout, CheckoutFuture, Payments, Session, SessionRequest,
+};
 use jiff::Timestamp;
 use serde_json::json;
 use std::collections::HashMap;
@@ -32,20 +34,23 @@ use tower::ServiceExt;
 pub struct LocalCheckout {
     site_url: String,
     secret: String,
+    /// Starts every session id, so ids of another run are not taken.
+    prefix: String,
     sessions: Mutex<HashMap<String, SessionRequest>>,
     made: AtomicU64,
 }
 
 impl LocalCheckout {
     pub fn new(site_url: &str) -> Result<LocalCheckout, String> {
-        let mut random = [0u8; 16];
+        let mut random = [0u8; 20];
         std::fs::File::open("/dev/urandom")
             .and_then(|mut source| source.read_exact(&mut random))
             .map_err(|e| format!("error: cannot make the local checkout's secret: {e}"))?;
-        let secret: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
         Ok(LocalCheckout {
             site_url: site_url.trim_end_matches('/').to_owned(),
-            secret: format!("whsec_local_{secret}"),
+            secret: format!("whsec_local_{}", hex(&random[..16])),
+            prefix: hex(&random[16..]),
             sessions: Mutex::new(HashMap::new()),
             made: AtomicU64::new(0),
         })
@@ -79,7 +84,7 @@ impl Checkout for LocalCheckout {
     fn create_session<'a>(&'a self, request: &'a SessionRequest) -> CheckoutFuture<'a> {
         Box::pin(async move {
             let n = self.made.fetch_add(1, Ordering::Relaxed);
-            let id = format!("cs_local_{}_{n}", &self.secret[12..20]);
+            let id = format!("cs_local_{}_{n}", self.prefix);
             self.sessions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -88,6 +93,13 @@ impl Checkout for LocalCheckout {
                 url: format!("{}/__estrade/checkout/{id}", self.site_url),
                 id,
             })
+        })
+    }
+
+    fn cancel_subscription<'a>(&'a self, id: &'a str) -> CancelFuture<'a> {
+        Box::pin(async move {
+            println!("The local checkout cancelled the monthly gift {id} (no money moves)");
+            Ok(())
         })
     }
 }

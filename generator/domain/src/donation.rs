@@ -254,6 +254,8 @@ pub struct Paid {
     pub election: String,
     pub frequency: Frequency,
     pub at: Timestamp,
+    /// The subscription a monthly gift's invoice belongs to.
+    pub subscription: Option<String>,
 }
 
 /// What one webhook event means to the campaign.
@@ -351,6 +353,7 @@ pub fn read_stripe_event(body: &[u8]) -> Result<StripeEvent, EventError> {
                 election,
                 frequency,
                 at,
+                subscription: None,
             }))
         }
         "invoice.paid" => {
@@ -378,6 +381,9 @@ pub fn read_stripe_event(body: &[u8]) -> Result<StripeEvent, EventError> {
                 election,
                 frequency: Frequency::Monthly,
                 at,
+                subscription: subscription
+                    .and_then(|s| text(s, "subscription"))
+                    .or_else(|| text(object, "subscription")),
             }))
         }
         "checkout.session.async_payment_failed" | "invoice.payment_failed" => {

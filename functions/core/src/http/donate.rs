@@ -269,6 +269,7 @@ async fn record_paid<S: Store, M: Mailer>(
     now: Timestamp,
 ) -> Response {
     let rules = &settings.manifest.config.donations;
+    let subscription = paid.subscription.clone();
     let gift = Gift {
         period: rules.period_of(&paid.election, paid.at),
         payment: paid.payment,
@@ -289,14 +290,32 @@ async fn record_paid<S: Store, M: Mailer>(
         Err(e) => return store_failed(&e),
     };
     match (how, gift.status) {
-        (Recorded::OverCap, _) => {
+        (Recorded::OverCap, _) | (Recorded::Known, GiftStatus::OverCap) => {
             // The payment id names no one; the campaign's export lists the
             // gift with what is owed back.
             eprintln!(
                 "{{\"level\":\"warn\",\"what\":\"gift\",\"outcome\":\"over-cap\",\"payment\":{:?}}}",
                 gift.payment
             );
-            webhook_answer(StatusCode::OK, "over-cap")
+            // A monthly gift that reached the cap must take no more.
+            let (Some(subscription), Some(payments)) = (subscription, &f.payments) else {
+                return webhook_answer(StatusCode::OK, "over-cap");
+            };
+            match payments.checkout.cancel_subscription(&subscription).await {
+                Ok(()) => webhook_answer(StatusCode::OK, "over-cap-subscription-cancelled"),
+                // Stripe delivers the event again, and the cancel is
+                // tried again (the gift itself is known by then).
+                Err(CheckoutError::Unavailable(_)) => {
+                    webhook_answer(StatusCode::SERVICE_UNAVAILABLE, "over-cap-cancel-failed")
+                }
+                Err(e) => {
+                    eprintln!(
+                        "{{\"level\":\"error\",\"what\":\"cancel-subscription\",\"error\":{:?}}}",
+                        e.to_string()
+                    );
+                    webhook_answer(StatusCode::OK, "over-cap-cancel-refused")
+                }
+            }
         }
         // Counted now, or counted before and delivered again (perhaps
         // because the receipt failed to go out then): the receipt goes

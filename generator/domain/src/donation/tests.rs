@@ -199,8 +199,8 @@ fn a_paid_checkout_session_is_a_gift() {
 fn monthly_gifts_count_from_their_invoices() {
     for object in [
         json!({"id": "in_1", "amount_paid": 2000, "currency": "eur",
-               "parent": {"subscription_details": {"metadata": meta()}}}),
-        json!({"id": "in_1", "amount_paid": 2000, "currency": "eur",
+               "parent": {"subscription_details": {"metadata": meta(), "subscription": "sub_1"}}}),
+        json!({"id": "in_1", "amount_paid": 2000, "currency": "eur", "subscription": "sub_1",
                "payment_intent": "pi_7", "subscription_details": {"metadata": meta()}}),
     ] {
         let Ok(StripeEvent::Paid(paid)) = read_stripe_event(&event("invoice.paid", object)) else {
@@ -209,6 +209,7 @@ fn monthly_gifts_count_from_their_invoices() {
         assert_eq!(paid.payment, "in_1");
         assert_eq!(paid.frequency, Frequency::Monthly);
         assert_eq!(paid.amount, 2000);
+        assert_eq!(paid.subscription.as_deref(), Some("sub_1"));
     }
     // The subscription's checkout itself counts nothing.
     let body = event(
