@@ -102,15 +102,38 @@ pub fn cents(whole: u32) -> i64 {
 /// it (`lang` picks the form).
 pub fn money(cents: i64, currency: &str, lang: &str) -> String {
     let sign = if cents < 0 { "-" } else { "" };
-    let (whole, part) = (cents.abs() / 100, cents.abs() % 100);
-    let mut grouped = String::new();
+    let (whole, part) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
+    let decimals = if lang == "fr" {
+        format!(",{part:02}")
+    } else {
+        format!(".{part:02}")
+    };
+    format!(
+        "{sign}{}",
+        with_symbol(&grouped(whole, lang), &decimals, currency, lang)
+    )
+}
+
+/// A whole amount as the donation form offers it: `4 600 €`, `€4,600`.
+pub fn whole_money(amount: u32, currency: &str, lang: &str) -> String {
+    with_symbol(&grouped(u64::from(amount), lang), "", currency, lang)
+}
+
+/// Digits in groups of three: a narrow no-break space in French, a comma
+/// in English.
+fn grouped(whole: u64, lang: &str) -> String {
     let digits = whole.to_string();
+    let mut grouped = String::with_capacity(digits.len() + 4);
     for (i, d) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             grouped.push(if lang == "fr" { '\u{202f}' } else { ',' });
         }
         grouped.push(d);
     }
+    grouped
+}
+
+fn with_symbol(number: &str, decimals: &str, currency: &str, lang: &str) -> String {
     let symbol = match currency.to_ascii_uppercase().as_str() {
         "EUR" => "€".to_owned(),
         "USD" => "$".to_owned(),
@@ -118,9 +141,9 @@ pub fn money(cents: i64, currency: &str, lang: &str) -> String {
         other => other.to_owned(),
     };
     if lang == "fr" {
-        format!("{sign}{grouped},{part:02}\u{a0}{symbol}")
+        format!("{number}{decimals}\u{a0}{symbol}")
     } else {
-        format!("{sign}{symbol}{grouped}.{part:02}")
+        format!("{symbol}{number}{decimals}")
     }
 }
 

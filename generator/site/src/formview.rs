@@ -2,6 +2,7 @@
 //! with their labels in the site's language, and where the form posts.
 
 use estrade_domain::CampaignConfig;
+use estrade_domain::donation::whole_money;
 use estrade_domain::forms::{COUNTRIES, FieldKind, FormName, HONEYPOT_FIELD};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -34,7 +35,7 @@ pub fn form_value(
                 .donations
                 .amounts
                 .iter()
-                .map(|a| json!({"value": a.to_string(), "label": money(*a, &config.donations.currency, &config.language), "checked": false}))
+                .map(|a| json!({"value": a.to_string(), "label": whole_money(*a, &config.donations.currency, &config.language), "checked": false}))
                 .collect(),
             // Monthly gifts only where the campaign takes them.
             FieldKind::Frequency if config.donations.monthly => vec![
@@ -98,18 +99,4 @@ fn choices(list: &[estrade_domain::config::Choice]) -> Vec<Value> {
     list.iter()
         .map(|c| json!({"value": c.id, "label": c.label, "checked": false}))
         .collect()
-}
-
-fn money(amount: u32, currency: &str, lang: &str) -> String {
-    let symbol = match currency {
-        "EUR" => "€",
-        "GBP" => "£",
-        "USD" => "$",
-        other => other,
-    };
-    if lang == "fr" {
-        format!("{amount}\u{a0}{symbol}")
-    } else {
-        format!("{symbol}{amount}")
-    }
 }

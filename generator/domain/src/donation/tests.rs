@@ -146,6 +146,8 @@ fn amounts_read_as_people_write_them() {
     assert_eq!(money(1_234_567, "EUR", "en"), "€12,345.67");
     assert_eq!(money(5, "CHF", "en"), "CHF0.05");
     assert_eq!(cents(50), 5_000);
+    assert_eq!(whole_money(4600, "EUR", "fr"), "4\u{202f}600\u{a0}€");
+    assert_eq!(whole_money(50, "GBP", "en"), "£50");
 }
 
 fn event(kind: &str, object: serde_json::Value) -> Vec<u8> {
