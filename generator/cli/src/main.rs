@@ -7,6 +7,7 @@ mod checkout;
 mod donations;
 mod functions;
 mod outbox_view;
+mod people;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,8 @@ enum Command {
     Broadcast(broadcast_control::BroadcastArgs),
     /// Export the gifts for the campaign's accounts, or sum them up.
     Donations(donations::DonationsArgs),
+    /// What the campaign holds on one person (subject access).
+    People(people::PeopleArgs),
     /// Create a new campaign in DIR from the example campaign.
     New {
         /// Folder to create (must not exist, or be empty).
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Send(args) => broadcast::send(&args),
         Command::Broadcast(args) => broadcast_control::broadcast(&args),
         Command::Donations(args) => donations::donations(&args),
+        Command::People(args) => people::people(&args),
         Command::New { dir } => new(&dir),
     };
     match result {

@@ -125,7 +125,7 @@ fn grouped(whole: u64, lang: &str) -> String {
     let digits = whole.to_string();
     let mut grouped = String::with_capacity(digits.len() + 4);
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(if lang == "fr" { '\u{202f}' } else { ',' });
         }
         grouped.push(d);

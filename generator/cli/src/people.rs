@@ -1,0 +1,223 @@
+//! `estrade people show EMAIL`: everything the campaign holds on one
+//! person, for a subject access request (GDPR article 15), from the store
+//! of `estrade serve` or a DynamoDB table (`--table`, or `ESTRADE_TABLE`).
+
+use crate::broadcast::{Where, dynamo, local_store, place, runtime};
+use clap::{Args, Subcommand};
+use estrade_domain::supporter::{ConsentRecord, Supporter};
+use estrade_functions::gifts::Gift;
+use estrade_functions::store::{Store, StoreError};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct PeopleArgs {
+    #[command(subcommand)]
+    action: Action,
+    /// The campaign's folder, whose `.estrade/serve.sqlite` holds its
+    /// supporters.
+    #[arg(long, default_value = ".", global = true)]
+    root: PathBuf,
+    /// The DynamoDB table of the campaign on AWS (default: `ESTRADE_TABLE`
+    /// when set, else the store of `estrade serve`).
+    #[arg(long, value_name = "NAME", global = true)]
+    table: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// Everything held on the person with this address: their record,
+    /// their consent history, their registrations and their gifts.
+    Show {
+        /// Their email address, as they would type it.
+        email: String,
+        /// The same as JSON, to hand over to them.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn people(args: &PeopleArgs) -> Result<(), String> {
+    let Action::Show { email, json } = &args.action;
+    let email = estrade_domain::validate::email(email.trim())
+        .ok_or_else(|| format!("error: `{email}` is not an email address"))?;
+    let runtime = runtime()?;
+    let record = match place(&args.root, args.table.as_deref()) {
+        Where::Local(file) => {
+            let store = local_store(&file)?;
+            runtime.block_on(record_of(&store, &email))
+        }
+        Where::Dynamo(table) => runtime.block_on(async {
+            let store = dynamo(&table).await?;
+            record_of(&store, &email).await
+        }),
+    }?;
+    if *json {
+        let text = serde_json::to_string_pretty(&record)
+            .map_err(|e| format!("error: cannot write the record: {e}"))?;
+        println!("{text}");
+    } else {
+        print!("{}", describe(&email, &record));
+    }
+    Ok(())
+}
+
+/// What the store holds on `email`, as one JSON value.
+pub async fn record_of<S: Store>(store: &S, email: &str) -> Result<Value, String> {
+    let failed = |e: StoreError| format!("error: {e}");
+    let supporter = store.supporter(email).await.map_err(failed)?;
+    let consents = store.consents(email).await.map_err(failed)?;
+    let mut rsvps = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.seats(after, 1_000).await.map_err(failed)?;
+        rsvps.extend(
+            page.items
+                .into_iter()
+                .filter(|seat| seat.email == email)
+                .map(|seat| json!({ "event": seat.event, "status": seat.status })),
+        );
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    // Gifts name their donor by key: the donors who gave this address.
+    let mut gifts: Vec<Value> = Vec::new();
+    let mut donors: Vec<Value> = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    let mut after = None;
+    loop {
+        let page = store.gifts(after, 1_000).await.map_err(failed)?;
+        for gift in page.items {
+            if !seen.contains_key(&gift.donor) {
+                let donor = store.donor(&gift.donor).await.map_err(failed)?;
+                let theirs = donor.as_ref().is_some_and(|d| d.email == email);
+                if theirs {
+                    donors.push(json!(donor));
+                }
+                seen.insert(gift.donor.clone(), theirs);
+            }
+            if seen.get(&gift.donor) == Some(&true) {
+                gifts.push(gift_json(&gift));
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok(json!({
+        "email": email,
+        "supporter": supporter,
+        "consents": consents,
+        "rsvps": rsvps,
+        "donor": donors,
+        "gifts": gifts,
+    }))
+}
+
+fn gift_json(gift: &Gift) -> Value {
+    json!({
+        "receipt": gift.receipt.map(|n| format!("{}-{n:06}", gift.election)),
+        "at": gift.at,
+        "amount_cents": gift.amount,
+        "refunded_cents": gift.refunded,
+        "currency": gift.currency,
+        "frequency": gift.frequency,
+        "status": gift.status,
+    })
+}
+
+/// The record in words, a section each.
+fn describe(email: &str, record: &Value) -> String {
+    let mut out = String::new();
+    match serde_json::from_value::<Option<Supporter>>(record["supporter"].clone()) {
+        Ok(Some(s)) => {
+            out.push_str(&format!("{email}: supporter, {}\n", s.status.as_str()));
+            let line = |name: &str, value: Option<&str>| match value {
+                Some(v) if !v.is_empty() => format!("  {name}: {v}\n"),
+                _ => String::new(),
+            };
+            out.push_str(&line("first name", s.first_name.as_deref()));
+            out.push_str(&line("last name", s.last_name.as_deref()));
+            out.push_str(&line("phone", s.phone.as_deref()));
+            out.push_str(&line("postcode", s.postcode.as_deref()));
+            out.push_str(&line("country", s.country.as_deref()));
+            let interests: Vec<&str> = s.interests.iter().map(String::as_str).collect();
+            out.push_str(&line("interests", Some(&interests.join(", "))));
+            let skills: Vec<&str> = s.skills.iter().map(String::as_str).collect();
+            out.push_str(&line("skills", Some(&skills.join(", "))));
+            out.push_str(&line("availability", s.availability.as_deref()));
+            out.push_str(&format!(
+                "  volunteer: {}, text messages: {}\n  since {}, changed {}\n",
+                if s.volunteer { "yes" } else { "no" },
+                if s.sms { "yes" } else { "no" },
+                s.created_at,
+                s.updated_at
+            ));
+            if let Some(expires) = s.expires_at {
+                out.push_str(&format!("  deleted {expires} unless confirmed\n"));
+            }
+        }
+        _ => out.push_str(&format!("{email}: no supporter record\n")),
+    }
+    let consents: Vec<ConsentRecord> =
+        serde_json::from_value(record["consents"].clone()).unwrap_or_default();
+    out.push_str(&format!("consent history ({}):\n", consents.len()));
+    for c in &consents {
+        let hash: String = c.text_hash.chars().take(12).collect();
+        out.push_str(&format!(
+            "  {} {} ({}) by {} on {} (text {hash}, build {})\n",
+            c.at,
+            text(&json!(c.action)),
+            text(&json!(c.channel)),
+            c.form,
+            c.page,
+            c.build
+        ));
+    }
+    let list = |key: &str| record[key].as_array().cloned().unwrap_or_default();
+    let rsvps = list("rsvps");
+    out.push_str(&format!("registrations ({}):\n", rsvps.len()));
+    for r in &rsvps {
+        out.push_str(&format!("  {} {}\n", text(&r["event"]), text(&r["status"])));
+    }
+    let gifts = list("gifts");
+    out.push_str(&format!("gifts ({}):\n", gifts.len()));
+    for g in &gifts {
+        out.push_str(&format!(
+            "  {} {} cents {} {} ({})\n",
+            text(&g["at"]),
+            g["amount_cents"],
+            text(&g["currency"]),
+            text(&g["status"]),
+            text(&g["receipt"])
+        ));
+    }
+    if let Some(donor) = list("donor").first() {
+        out.push_str(&format!(
+            "donor identity: {} {}, born {}, {}, {} {}, {}\n",
+            text(&donor["first_name"]),
+            text(&donor["last_name"]),
+            text(&donor["birth_date"]),
+            text(&donor["address"]),
+            text(&donor["postcode"]),
+            text(&donor["city"]),
+            text(&donor["country"])
+        ));
+    }
+    out.push_str(
+        "not shown: emails queued for them (broadcasts, automation steps) and the \
+         outbox copies of `estrade serve`\n",
+    );
+    out
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    }
+}
