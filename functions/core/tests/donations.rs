@@ -257,6 +257,24 @@ async fn a_donation_goes_to_stripe_checkout_with_what_the_webhook_needs() {
         0
     );
 
+    // The same form sent twice (a double click) makes one session at
+    // Stripe: the same idempotency key; another page, another key.
+    s.h.post(
+        "/api/donate",
+        &form("50", "once", "Elise@Example.org"),
+        &[ORIGIN],
+    )
+    .await;
+    let other_page = form("50", "once", "Elise@Example.org").replace("%2Fgive%2F", "%2Fdon%2F");
+    s.h.post("/api/donate", &other_page, &[ORIGIN]).await;
+    let keys: Vec<String> = s.stripe.requests.lock().unwrap()[..3]
+        .iter()
+        .map(|(headers, _)| headers["idempotency-key"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(keys[0], keys[1]);
+    assert_ne!(keys[0], keys[2]);
+    s.stripe.requests.lock().unwrap().drain(1..);
+
     // Monthly, with script: JSON, and a subscription.
     let answer =
         s.h.post(

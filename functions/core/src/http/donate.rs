@@ -100,7 +100,7 @@ pub(super) async fn donate<S: Store, M: Mailer>(
         return store_down(&e, json, &settings);
     }
     let site = settings.site_url.trim_end_matches('/');
-    let request = SessionRequest {
+    let mut request = SessionRequest {
         amount,
         currency: rules.currency.to_ascii_lowercase(),
         frequency,
@@ -115,15 +115,16 @@ pub(super) async fn donate<S: Store, M: Mailer>(
         success_url: format!("{site}{thanks}"),
         cancel_url: format!("{site}{source}"),
         locale: settings.lang().to_owned(),
-        // The same form sent again within ten minutes (a double click, a
-        // retry after a timeout) gets the same session.
-        idempotency_key: short_hash(&format!(
-            "{key}\n{amount}\n{}\n{}\n{}",
-            frequency.as_str(),
-            donor.email,
-            now.as_second() / 600
-        )),
+        idempotency_key: String::new(),
     };
+    // The same form sent again within ten minutes (a double click, a
+    // retry after a timeout) gets the same session; Stripe refuses a key
+    // reused with other parameters, so they are all in it.
+    request.idempotency_key = short_hash(&format!(
+        "{}\n{}",
+        crate::payments::session_form(&request),
+        now.as_second() / 600
+    ));
     match payments.checkout.create_session(&request).await {
         Ok(session) => {
             log_outcome(form.as_str(), "to-checkout");
