@@ -1,5 +1,7 @@
 //! `estrade people show EMAIL`: everything the campaign holds on one
-//! person, for a subject access request (GDPR article 15), from the store
+//! person, for a subject access request (GDPR article 15); `estrade people
+//! export`: every supporter, as CSV or as JSON in the shapes of the Open
+//! Supporter Data Interface (OSDI), to move to other tools. From the store
 //! of `estrade serve` or a DynamoDB table (`--table`, or `ESTRADE_TABLE`).
 
 use crate::broadcast::{Where, dynamo, local_store, place, runtime};
@@ -35,10 +37,26 @@ enum Action {
         #[arg(long)]
         json: bool,
     },
+    /// Every supporter with their consent history: CSV (one row each), or
+    /// JSON with OSDI people, tags and taggings.
+    Export {
+        /// `csv` or `json`.
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 pub fn people(args: &PeopleArgs) -> Result<(), String> {
-    let Action::Show { email, json } = &args.action;
+    match &args.action {
+        Action::Show { email, json } => show(args, email, *json),
+        Action::Export { format, out } => export(args, format, out.as_deref()),
+    }
+}
+
+fn show(args: &PeopleArgs, email: &str, json: bool) -> Result<(), String> {
     let email = estrade_domain::validate::email(email.trim())
         .ok_or_else(|| format!("error: `{email}` is not an email address"))?;
     let runtime = runtime()?;
@@ -52,7 +70,7 @@ pub fn people(args: &PeopleArgs) -> Result<(), String> {
             record_of(&store, &email).await
         }),
     }?;
-    if *json {
+    if json {
         let text = serde_json::to_string_pretty(&record)
             .map_err(|e| format!("error: cannot write the record: {e}"))?;
         println!("{text}");
@@ -220,4 +238,199 @@ fn text(value: &Value) -> String {
         Value::Null => "-".to_owned(),
         other => other.to_string(),
     }
+}
+
+fn export(args: &PeopleArgs, format: &str, out: Option<&std::path::Path>) -> Result<(), String> {
+    let runtime = runtime()?;
+    let people = match place(&args.root, args.table.as_deref()) {
+        Where::Local(file) => {
+            let store = local_store(&file)?;
+            runtime.block_on(everyone(&store))
+        }
+        Where::Dynamo(table) => runtime.block_on(async {
+            let store = dynamo(&table).await?;
+            everyone(&store).await
+        }),
+    }?;
+    let text = if format == "json" {
+        serde_json::to_string_pretty(&osdi(&people))
+            .map_err(|e| format!("error: cannot write the export: {e}"))?
+            + "\n"
+    } else {
+        csv(&people)
+    };
+    match out {
+        Some(file) => std::fs::write(file, text)
+            .map_err(|e| format!("error: cannot write {}: {e}", file.display()))?,
+        None => print!("{text}"),
+    }
+    eprintln!("{} supporter(s) exported", people.len());
+    Ok(())
+}
+
+/// Every supporter (pending ones past their expiry left out) with their
+/// consent history, by address.
+pub async fn everyone<S: Store>(store: &S) -> Result<Vec<(Supporter, Vec<ConsentRecord>)>, String> {
+    let failed = |e: StoreError| format!("error: {e}");
+    let now = jiff::Timestamp::now();
+    let mut emails = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.members(after, 1_000, now).await.map_err(failed)?;
+        emails.extend(page.items.into_iter().map(|m| m.email));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    emails.sort();
+    let mut people = Vec::with_capacity(emails.len());
+    for email in emails {
+        // Deleted between the walk and this read: not exported.
+        if let Some(supporter) = store.supporter(&email).await.map_err(failed)? {
+            let consents = store.consents(&email).await.map_err(failed)?;
+            people.push((supporter, consents));
+        }
+    }
+    Ok(people)
+}
+
+/// The columns of the CSV export.
+pub const COLUMNS: [&str; 18] = [
+    "email",
+    "status",
+    "first_name",
+    "last_name",
+    "phone",
+    "sms",
+    "postcode",
+    "country",
+    "interests",
+    "skills",
+    "availability",
+    "volunteer",
+    "recruiter",
+    "created_at",
+    "updated_at",
+    "consent_given_at",
+    "consent_form",
+    "consent_text_sha256",
+];
+
+pub fn csv(people: &[(Supporter, Vec<ConsentRecord>)]) -> String {
+    use crate::donations::csv_field;
+    let mut out = COLUMNS.join(",");
+    out.push_str("\r\n");
+    for (s, consents) in people {
+        let first_given = consents
+            .iter()
+            .find(|c| c.action == estrade_domain::supporter::ConsentAction::Given);
+        let join = |set: &std::collections::BTreeSet<String>| {
+            set.iter().map(String::as_str).collect::<Vec<_>>().join(";")
+        };
+        let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+        let row = [
+            s.email.clone(),
+            s.status.as_str().to_owned(),
+            s.first_name.clone().unwrap_or_default(),
+            s.last_name.clone().unwrap_or_default(),
+            s.phone.clone().unwrap_or_default(),
+            yes(s.sms),
+            s.postcode.clone().unwrap_or_default(),
+            s.country.clone().unwrap_or_default(),
+            join(&s.interests),
+            join(&s.skills),
+            s.availability.clone().unwrap_or_default(),
+            yes(s.volunteer),
+            s.recruiter.clone().unwrap_or_default(),
+            s.created_at.to_string(),
+            s.updated_at.to_string(),
+            first_given.map(|c| c.at.to_string()).unwrap_or_default(),
+            first_given.map(|c| c.form.clone()).unwrap_or_default(),
+            first_given.map(|c| c.text_hash.clone()).unwrap_or_default(),
+        ];
+        let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// OSDI's email status for a supporter's.
+fn osdi_status(status: estrade_domain::supporter::EmailStatus) -> &'static str {
+    use estrade_domain::supporter::EmailStatus::*;
+    match status {
+        Confirmed => "subscribed",
+        // Not confirmed yet: no consent to write to them.
+        Pending | Unsubscribed => "unsubscribed",
+        Bounced => "bouncing",
+        Complained => "spam complaint",
+    }
+}
+
+/// People, tags and taggings in the shapes of OSDI 1.x: the person's
+/// fields where OSDI has one, the rest (and the consent history) under
+/// `custom_fields` and `estrade:consents`; each interest a tag, each
+/// supporter's interest a tagging.
+pub fn osdi(people: &[(Supporter, Vec<ConsentRecord>)]) -> Value {
+    let identifier = |email: &str| format!("estrade:{email}");
+    let mut tags = std::collections::BTreeSet::new();
+    let mut taggings = Vec::new();
+    let persons: Vec<Value> = people
+        .iter()
+        .map(|(s, consents)| {
+            for interest in &s.interests {
+                tags.insert(interest.clone());
+                taggings.push(json!({
+                    "identifiers": [format!("estrade:{}:{interest}", s.email)],
+                    "osdi:tag": interest,
+                    "osdi:person": identifier(&s.email),
+                }));
+            }
+            let mut person = json!({
+                "identifiers": [identifier(&s.email)],
+                "given_name": s.first_name,
+                "family_name": s.last_name,
+                "created_date": s.created_at,
+                "modified_date": s.updated_at,
+                "email_addresses": [{
+                    "address": s.email,
+                    "primary": true,
+                    "status": osdi_status(s.status),
+                }],
+                "custom_fields": {
+                    "estrade_status": s.status.as_str(),
+                    "volunteer": s.volunteer,
+                    "skills": s.skills,
+                    "availability": s.availability,
+                    "recruiter": s.recruiter,
+                },
+                "estrade:consents": consents,
+            });
+            if let Some(phone) = &s.phone {
+                person["phone_numbers"] = json!([{
+                    "number": phone,
+                    "primary": true,
+                    "sms_capable": s.sms,
+                }]);
+            }
+            if s.postcode.is_some() || s.country.is_some() {
+                person["postal_addresses"] = json!([{
+                    "postal_code": s.postcode,
+                    "country": s.country,
+                    "primary": true,
+                }]);
+            }
+            person
+        })
+        .collect();
+    let tags: Vec<Value> = tags
+        .into_iter()
+        .map(|name| json!({ "identifiers": [format!("estrade:{name}")], "name": name }))
+        .collect();
+    json!({
+        "osdi:people": persons,
+        "osdi:tags": tags,
+        "osdi:taggings": taggings,
+    })
 }

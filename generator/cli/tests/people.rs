@@ -142,3 +142,98 @@ fn show_gives_a_persons_whole_record() {
     assert!(!wrong.status.success());
     assert!(text(&wrong.stderr).contains("is not an email address"));
 }
+
+#[test]
+fn export_gives_everyone_as_csv_and_osdi_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    assert!(estrade(&["new", site.to_str().unwrap()]).status.success());
+    std::fs::create_dir_all(site.join(".estrade")).unwrap();
+    let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(site.join(".estrade/serve.sqlite")).unwrap();
+        for (email, name, status) in [
+            ("ines@example.org", "Inès", EmailStatus::Confirmed),
+            (
+                "hostile@example.org",
+                "=HYPERLINK(\"x\")",
+                EmailStatus::Bounced,
+            ),
+        ] {
+            let consent = ConsentRecord {
+                email: email.into(),
+                action: ConsentAction::Given,
+                channel: Channel::Email,
+                form: "signup".into(),
+                page: "/".into(),
+                text_hash: "cd".repeat(32),
+                build: "b".into(),
+                at,
+            };
+            let update = SupporterUpdate {
+                email: email.into(),
+                first_name: Some(name.into()),
+                phone: Some("+33612345678".into()),
+                postcode: Some("59300".into()),
+                country: Some("FR".into()),
+                interests: ["logement".to_owned(), "ecologie".to_owned()].into(),
+                sms: true,
+                ..Default::default()
+            };
+            store
+                .upsert_supporter(update, status, vec![consent], at)
+                .await
+                .unwrap();
+        }
+    });
+    let root = site.to_str().unwrap();
+
+    let csv = estrade(&["people", "export", "--root", root]);
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    let csv = text(&csv.stdout);
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert!(lines[0].starts_with("email,status,first_name,last_name,phone,sms,postcode,"));
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[1].starts_with("hostile@example.org,bounced,\"'=HYPERLINK(\"\"x\"\")\",,"),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with(
+            "ines@example.org,confirmed,Inès,,'+33612345678,yes,59300,FR,ecologie;logement,,,no,,"
+        ),
+        "{csv}"
+    );
+    assert!(
+        lines[2].ends_with(&format!("signup,{}", "cd".repeat(32))),
+        "{csv}"
+    );
+
+    let json = estrade(&["people", "export", "--format", "json", "--root", root]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let ines = &json["osdi:people"][1];
+    assert_eq!(ines["identifiers"][0], "estrade:ines@example.org");
+    assert_eq!(ines["given_name"], "Inès");
+    assert_eq!(ines["email_addresses"][0]["status"], "subscribed");
+    assert_eq!(ines["phone_numbers"][0]["sms_capable"], true);
+    assert_eq!(ines["postal_addresses"][0]["postal_code"], "59300");
+    assert_eq!(ines["estrade:consents"][0]["form"], "signup");
+    assert_eq!(
+        json["osdi:people"][0]["email_addresses"][0]["status"],
+        "bouncing"
+    );
+    let tags: Vec<&str> = json["osdi:tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["ecologie", "logement"]);
+    assert_eq!(json["osdi:taggings"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        json["osdi:taggings"][0]["osdi:person"],
+        "estrade:hostile@example.org"
+    );
+}
