@@ -11,6 +11,7 @@
 
 mod broadcasts;
 mod gifts;
+mod people;
 mod queue;
 mod rsvps;
 mod supporters;
@@ -46,6 +47,7 @@ pub async fn check_store<S: Store>(store: Arc<S>) {
     gifts::refunds_come_off_the_total(&*store).await;
     gifts::gifts_racing_for_the_cap(&store).await;
     gifts::payment_events_are_noted(&*store).await;
+    people::an_erased_address_leaves_nothing_but_its_hash(&*store).await;
 }
 
 /// 2027-03-01T10:00:00Z plus `minutes`: a whole minute, so rate-limit

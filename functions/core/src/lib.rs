@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod pace;
 pub mod pages;
 pub mod payments;
+pub mod people;
 pub mod queue;
 pub mod sender;
 pub mod sns;

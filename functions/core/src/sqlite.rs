@@ -32,7 +32,8 @@
 //!   (version 4): what the donation form said of each donor (JSON), each
 //!   donor's counted cents per period, one row per payment, the last
 //!   receipt number per election ([`crate::gifts`]), the payment events
-//!   handled in the last 30 days.
+//!   handled in the last 30 days; `forgotten`: the salted hashes of erased
+//!   addresses and when ([`crate::people`]), the salt in `meta`.
 //! - `rsvps`: one row per `(event, email)` with `status`, `position`
 //!   (unique per event, order of arrival) and `at` (when the registration
 //!   reached its status). A cancelled row stays; registering again gives
@@ -46,6 +47,7 @@
 //! through, and two processes sharing a file count apart.
 
 mod broadcasts;
+mod erase;
 mod gifts;
 mod queue;
 mod rows;
@@ -55,6 +57,7 @@ mod writer;
 
 use crate::broadcasts::BroadcastControl;
 use crate::gifts::{Gift, Recorded};
+use crate::people::Erased;
 use crate::queue::{Outgoing, SendState, Settle};
 use crate::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use estrade_domain::donation::Donor;
@@ -736,6 +739,22 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.write("note_payment_event", Durable::Committed, move |tx| {
             gifts::note_event(tx, &id, at)
+        })
+        .await
+    }
+
+    async fn erase_supporter(&self, email: &str, at: Timestamp) -> StoreResult<Erased> {
+        let email = email.to_owned();
+        self.write("erase_supporter", Durable::Committed, move |tx| {
+            erase::erase(tx, &email, at)
+        })
+        .await
+    }
+
+    async fn forgotten(&self, email: &str) -> StoreResult<Option<Timestamp>> {
+        let email = email.to_owned();
+        self.write("forgotten", Durable::Ran, move |tx| {
+            erase::forgotten(tx, &email)
         })
         .await
     }

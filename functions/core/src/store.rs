@@ -9,6 +9,7 @@
 
 use crate::broadcasts::BroadcastControl;
 use crate::gifts::{Gift, Recorded};
+use crate::people::Erased;
 use crate::queue::{Outgoing, Settle};
 use estrade_domain::donation::Donor;
 use estrade_domain::supporter::{
@@ -308,6 +309,22 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         at: Timestamp,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Removes everything held under `email` ([`crate::people`]): the
+    /// supporter, their consent history, their registrations (cancelled
+    /// first by [`crate::people::forget`]) and every queue item addressed
+    /// to them; and adds the address's salted hash, with `at`, to the
+    /// suppression list (the salt is the store's own, made once). Erasing
+    /// an address again removes nothing more.
+    fn erase_supporter(
+        &self,
+        email: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = StoreResult<Erased>> + Send;
+
+    /// When `email` was erased, if it was.
+    fn forgotten(&self, email: &str)
+    -> impl Future<Output = StoreResult<Option<Timestamp>>> + Send;
 
     /// Every gift, by pages as [`Store::members`].
     fn gifts(

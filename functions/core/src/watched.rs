@@ -5,6 +5,7 @@
 
 use crate::broadcasts::BroadcastControl;
 use crate::gifts::{Gift, Recorded};
+use crate::people::Erased;
 use crate::queue::{Outgoing, Settle};
 use crate::store::{Member, Page, Seat, Store, StoreResult, Upserted};
 use estrade_domain::donation::Donor;
@@ -225,5 +226,13 @@ impl<S: Store> Store for Watched<S> {
     async fn note_payment_event(&self, id: &str, at: Timestamp) -> StoreResult<()> {
         (self.before)("note_payment_event")?;
         self.inner.note_payment_event(id, at).await
+    }
+    async fn erase_supporter(&self, email: &str, at: Timestamp) -> StoreResult<Erased> {
+        (self.before)("erase_supporter")?;
+        self.inner.erase_supporter(email, at).await
+    }
+    async fn forgotten(&self, email: &str) -> StoreResult<Option<Timestamp>> {
+        (self.before)("forgotten")?;
+        self.inner.forgotten(email).await
     }
 }

@@ -131,7 +131,7 @@ pub(super) fn gift_from(item: &Item) -> StoreResult<Gift> {
 }
 
 impl DynamoStore {
-    async fn get(&self, key: Item, operation: &str) -> StoreResult<Option<Item>> {
+    pub(super) async fn get(&self, key: Item, operation: &str) -> StoreResult<Option<Item>> {
         Ok(self
             .client
             .get_item()

@@ -16,6 +16,7 @@
 //! | broadcast control | `BROADCASTS` | `BROADCAST#<name>` |
 //! | counted complaint | `BROADCAST#<name>` | `COMPLAINT#<message id>` |
 //! | donor, donor's total, gift, receipt numbers | see `gifts.rs` | |
+//! | the salt, an erased address | see `erase.rs` | |
 //!
 //! A supporter item holds the [`Supporter`] fields (sets as string sets,
 //! times as RFC 3339), a consent item the [`ConsentRecord`] fields, an RSVP
@@ -91,6 +92,7 @@
 //! documentation says what an infrastructure template must declare.
 
 mod broadcasts;
+mod erase;
 mod expr;
 mod gifts;
 mod item;
@@ -111,6 +113,7 @@ use estrade_domain::donation::Donor;
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use estrade_functions::broadcasts::BroadcastControl;
 use estrade_functions::gifts::{Gift, Recorded};
+use estrade_functions::people::Erased;
 use estrade_functions::queue::{Outgoing, SendState, Settle};
 use estrade_functions::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use jiff::Timestamp;
@@ -491,5 +494,13 @@ impl Store for DynamoStore {
 
     async fn note_payment_event(&self, id: &str, at: Timestamp) -> StoreResult<()> {
         self.note_event(id, at).await
+    }
+
+    async fn erase_supporter(&self, email: &str, at: Timestamp) -> StoreResult<Erased> {
+        self.erase(email, at).await
+    }
+
+    async fn forgotten(&self, email: &str) -> StoreResult<Option<Timestamp>> {
+        self.forgotten_at(email).await
     }
 }

@@ -23,15 +23,15 @@ use jiff::Timestamp;
 const SEPARATOR: char = '\u{1f}';
 
 /// One page of the scan: the items it kept, and where the next starts.
-struct Scanned {
-    items: Vec<Item>,
-    next: Option<String>,
+pub(super) struct Scanned {
+    pub(super) items: Vec<Item>,
+    pub(super) next: Option<String>,
 }
 
 impl DynamoStore {
     /// Scans up to `limit` items from the cursor `after`, keeping those
     /// `filter` (written over `expr`) accepts, with `attributes` projected.
-    async fn scan_page(
+    pub(super) async fn scan_page(
         &self,
         operation: &str,
         mut expr: Expr,
