@@ -8,8 +8,10 @@ use crate::broadcast::{Where, dynamo, local_store, place, runtime};
 use clap::{Args, Subcommand};
 use estrade_domain::supporter::{ConsentRecord, Supporter};
 use estrade_functions::gifts::Gift;
+use estrade_functions::people::Erased;
 use estrade_functions::store::{Store, StoreError};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -37,6 +39,17 @@ enum Action {
         #[arg(long)]
         json: bool,
     },
+    /// Erase the person with this address (GDPR article 17): their
+    /// supporter record, consent history, registrations, queued emails
+    /// and outbox copies; a salted hash of the address is kept, with the
+    /// date. Gifts stay, as the law requires.
+    Forget {
+        /// Their email address.
+        email: String,
+        /// Erase: without it, only say what would go.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Every supporter with their consent history: CSV (one row each), or
     /// JSON with OSDI people, tags and taggings.
     Export {
@@ -52,6 +65,7 @@ enum Action {
 pub fn people(args: &PeopleArgs) -> Result<(), String> {
     match &args.action {
         Action::Show { email, json } => show(args, email, *json),
+        Action::Forget { email, yes } => forget(args, email, *yes),
         Action::Export { format, out } => export(args, format, out.as_deref()),
     }
 }
@@ -433,4 +447,106 @@ pub fn osdi(people: &[(Supporter, Vec<ConsentRecord>)]) -> Value {
         "osdi:tags": tags,
         "osdi:taggings": taggings,
     })
+}
+
+fn forget(args: &PeopleArgs, email: &str, yes: bool) -> Result<(), String> {
+    let email = estrade_domain::validate::email(email.trim())
+        .ok_or_else(|| format!("error: `{email}` is not an email address"))?;
+    // The events' capacities, for the seats the erasure frees.
+    let site = estrade_site::Site::load(&args.root, estrade_site::SiteOptions::default())
+        .map_err(|report| report.to_string())?;
+    let output = estrade_site::output::MemoryOutput::default();
+    site.render(&output, None)
+        .map_err(|report| report.to_string())?;
+    let manifest = crate::functions::manifest_of(&output)
+        .ok_or_else(|| "error: the build left no manifest of its events".to_owned())?;
+    let capacities: BTreeMap<String, Option<u32>> = manifest
+        .events
+        .iter()
+        .map(|event| (event.id.clone(), event.capacity))
+        .collect();
+    let runtime = runtime()?;
+    let now = jiff::Timestamp::now();
+    let outbox = crate::functions::DataDir::new(&args.root).outbox();
+    let (record, erased, already) = match place(&args.root, args.table.as_deref()) {
+        Where::Local(file) => {
+            let store = local_store(&file)?;
+            runtime.block_on(erase(&store, &email, &capacities, now, yes))
+        }
+        Where::Dynamo(table) => runtime.block_on(async {
+            let store = dynamo(&table).await?;
+            erase(&store, &email, &capacities, now, yes).await
+        }),
+    }?;
+    let count = |key: &str| record[key].as_array().map_or(0, Vec::len);
+    let copies: Vec<String> = estrade_functions::outbox::list(&outbox)
+        .map_err(|e| format!("error: cannot read {}: {e}", outbox.display()))?
+        .into_iter()
+        .filter(|entry| entry.to.eq_ignore_ascii_case(&email))
+        .map(|entry| entry.file_name)
+        .collect();
+    let Some(erased) = erased else {
+        println!(
+            "{email}: {}, {} consent record(s), {} registration(s), {} outbox cop(ies){}",
+            if record["supporter"].is_null() {
+                "no supporter record"
+            } else {
+                "a supporter record"
+            },
+            count("consents"),
+            count("rsvps"),
+            copies.len(),
+            already
+                .map(|at| format!("; erased before, on {at}"))
+                .unwrap_or_default()
+        );
+        return Err(
+            "error: nothing erased: run again with --yes to erase them (this cannot be undone)"
+                .to_owned(),
+        );
+    };
+    for file in &copies {
+        std::fs::remove_file(outbox.join(file))
+            .map_err(|e| format!("error: cannot remove {}: {e}", outbox.join(file).display()))?;
+    }
+    println!(
+        "erased {email}: {} supporter record, {} consent record(s), {} registration(s) (seats \
+         passed to the next in line), {} queued email(s), {} outbox cop(ies)",
+        if erased.supporter { "the" } else { "no" },
+        erased.consents,
+        erased.rsvps,
+        erased.queued,
+        copies.len()
+    );
+    if count("gifts") > 0 {
+        println!(
+            "kept: {} gift(s) and the identity given with them, which the campaign's accounts \
+             must keep by law",
+            count("gifts")
+        );
+    }
+    println!("a salted hash of the address stays on the suppression list, dated {now}");
+    Ok(())
+}
+
+/// What is held on `email`, and with `yes` the erasure itself.
+async fn erase<S: Store>(
+    store: &S,
+    email: &str,
+    capacities: &BTreeMap<String, Option<u32>>,
+    at: jiff::Timestamp,
+    yes: bool,
+) -> Result<(Value, Option<Erased>, Option<jiff::Timestamp>), String> {
+    let record = record_of(store, email).await?;
+    let already = store
+        .forgotten(email)
+        .await
+        .map_err(|e| format!("error: {e}"))?;
+    if !yes {
+        return Ok((record, None, already));
+    }
+    let erased = estrade_functions::people::forget(store, email, capacities, at)
+        .await
+        .map_err(|e| format!("error: {e}"))?;
+    Ok((record, Some(erased), already))
 }

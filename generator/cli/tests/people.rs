@@ -237,3 +237,85 @@ fn export_gives_everyone_as_csv_and_osdi_json() {
         "estrade:hostile@example.org"
     );
 }
+
+#[test]
+fn forget_erases_everything_but_a_hash_and_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    assert!(estrade(&["new", site.to_str().unwrap()]).status.success());
+    std::fs::create_dir_all(site.join(".estrade/outbox")).unwrap();
+    let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store_file = site.join(".estrade/serve.sqlite");
+    runtime.block_on(async {
+        let store = SqliteStore::open(&store_file).unwrap();
+        for email in ["kim@example.org", "lou@example.org"] {
+            let update = SupporterUpdate {
+                email: email.into(),
+                first_name: Some("K".into()),
+                ..Default::default()
+            };
+            store
+                .upsert_supporter(update, EmailStatus::Confirmed, Vec::new(), at)
+                .await
+                .unwrap();
+        }
+    });
+    // A copy of an email to each in serve's outbox.
+    let outbox = site.join(".estrade/outbox");
+    for (file, to) in [("a.eml", "kim@example.org"), ("b.eml", "lou@example.org")] {
+        std::fs::write(
+            outbox.join(file),
+            format!(
+                "Date: Mon, 1 Nov 2026 10:00:00 +0000\r\nTo: <{to}>\r\nSubject: x\r\n\r\nx\r\n"
+            ),
+        )
+        .unwrap();
+    }
+    let root = site.to_str().unwrap();
+
+    let asked = estrade(&["people", "forget", "Kim@example.org", "--root", root]);
+    assert!(!asked.status.success());
+    assert!(
+        text(&asked.stdout).contains("kim@example.org: a supporter record"),
+        "{}",
+        text(&asked.stdout)
+    );
+    assert!(text(&asked.stderr).contains("run again with --yes"));
+    assert!(
+        outbox.join("a.eml").exists(),
+        "nothing is erased without --yes"
+    );
+
+    let done = estrade(&[
+        "people",
+        "forget",
+        "Kim@example.org",
+        "--yes",
+        "--root",
+        root,
+    ]);
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    let said = text(&done.stdout);
+    assert!(
+        said.contains("erased kim@example.org: the supporter record"),
+        "{said}"
+    );
+    assert!(said.contains("1 outbox cop(ies)"), "{said}");
+    assert!(!outbox.join("a.eml").exists(), "the outbox copy is gone");
+    assert!(outbox.join("b.eml").exists(), "another person's copy stays");
+    let shown = estrade(&["people", "show", "kim@example.org", "--root", root]);
+    assert!(text(&shown.stdout).starts_with("kim@example.org: no supporter record"));
+    runtime.block_on(async {
+        let store = SqliteStore::open(&store_file).unwrap();
+        assert!(store.forgotten("kim@example.org").await.unwrap().is_some());
+        assert!(store.supporter("lou@example.org").await.unwrap().is_some());
+    });
+    // Asked again: it says when.
+    let again = estrade(&["people", "forget", "kim@example.org", "--root", root]);
+    assert!(
+        text(&again.stdout).contains("erased before, on"),
+        "{}",
+        text(&again.stdout)
+    );
+}
