@@ -50,6 +50,13 @@ enum Action {
         #[arg(long)]
         yes: bool,
     },
+    /// Erase every supporter who sent no form for `retention.inactive_days`
+    /// (campaign.yaml), as `forget` does.
+    Purge {
+        /// Erase: without it, only count and list them.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Every supporter with their consent history: CSV (one row each), or
     /// JSON with OSDI people, tags and taggings.
     Export {
@@ -66,6 +73,7 @@ pub fn people(args: &PeopleArgs) -> Result<(), String> {
     match &args.action {
         Action::Show { email, json } => show(args, email, *json),
         Action::Forget { email, yes } => forget(args, email, *yes),
+        Action::Purge { yes } => purge(args, *yes),
         Action::Export { format, out } => export(args, format, out.as_deref()),
     }
 }
@@ -452,19 +460,7 @@ pub fn osdi(people: &[(Supporter, Vec<ConsentRecord>)]) -> Value {
 fn forget(args: &PeopleArgs, email: &str, yes: bool) -> Result<(), String> {
     let email = estrade_domain::validate::email(email.trim())
         .ok_or_else(|| format!("error: `{email}` is not an email address"))?;
-    // The events' capacities, for the seats the erasure frees.
-    let site = estrade_site::Site::load(&args.root, estrade_site::SiteOptions::default())
-        .map_err(|report| report.to_string())?;
-    let output = estrade_site::output::MemoryOutput::default();
-    site.render(&output, None)
-        .map_err(|report| report.to_string())?;
-    let manifest = crate::functions::manifest_of(&output)
-        .ok_or_else(|| "error: the build left no manifest of its events".to_owned())?;
-    let capacities: BTreeMap<String, Option<u32>> = manifest
-        .events
-        .iter()
-        .map(|event| (event.id.clone(), event.capacity))
-        .collect();
+    let capacities = capacities(args)?;
     let runtime = runtime()?;
     let now = jiff::Timestamp::now();
     let outbox = crate::functions::DataDir::new(&args.root).outbox();
@@ -549,4 +545,113 @@ async fn erase<S: Store>(
         .await
         .map_err(|e| format!("error: {e}"))?;
     Ok((record, Some(erased), already))
+}
+
+/// The events' capacities, for the seats an erasure frees, from a build of
+/// the site.
+fn capacities(args: &PeopleArgs) -> Result<BTreeMap<String, Option<u32>>, String> {
+    let site = estrade_site::Site::load(&args.root, estrade_site::SiteOptions::default())
+        .map_err(|report| report.to_string())?;
+    let output = estrade_site::output::MemoryOutput::default();
+    site.render(&output, None)
+        .map_err(|report| report.to_string())?;
+    let manifest = crate::functions::manifest_of(&output)
+        .ok_or_else(|| "error: the build left no manifest of its events".to_owned())?;
+    Ok(manifest
+        .events
+        .iter()
+        .map(|event| (event.id.clone(), event.capacity))
+        .collect())
+}
+
+fn purge(args: &PeopleArgs, yes: bool) -> Result<(), String> {
+    let config = estrade_site::config::load(&args.root).map_err(|problems| {
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let Some(days) = config.retention.inactive_days else {
+        return Err(
+            "error: campaign.yaml sets no retention: add `retention: { inactive_days: 365 }` \
+             (or the campaign's own period) to erase supporters inactive that long"
+                .to_owned(),
+        );
+    };
+    let capacities = if yes {
+        capacities(args)?
+    } else {
+        BTreeMap::new()
+    };
+    let now = jiff::Timestamp::now();
+    let cutoff = now - jiff::SignedDuration::from_hours(24 * i64::from(days));
+    let runtime = runtime()?;
+    let erased = match place(&args.root, args.table.as_deref()) {
+        Where::Local(file) => {
+            let store = local_store(&file)?;
+            runtime.block_on(purge_in(&store, cutoff, &capacities, now, yes))
+        }
+        Where::Dynamo(table) => runtime.block_on(async {
+            let store = dynamo(&table).await?;
+            purge_in(&store, cutoff, &capacities, now, yes).await
+        }),
+    }?;
+    if yes {
+        println!(
+            "erased {} supporter(s) who sent no form since {cutoff} ({days} days)",
+            erased.len()
+        );
+        return Ok(());
+    }
+    println!(
+        "{} supporter(s) sent no form since {cutoff} ({days} days):",
+        erased.len()
+    );
+    for email in erased.iter().take(20) {
+        println!("  {email}");
+    }
+    if erased.len() > 20 {
+        println!("  ...");
+    }
+    Err(
+        "error: nothing erased: run again with --yes to erase them (this cannot be undone)"
+            .to_owned(),
+    )
+}
+
+/// The supporters whose last form is older than `cutoff`, erased with
+/// `yes`.
+async fn purge_in<S: Store>(
+    store: &S,
+    cutoff: jiff::Timestamp,
+    capacities: &BTreeMap<String, Option<u32>>,
+    now: jiff::Timestamp,
+    yes: bool,
+) -> Result<Vec<String>, String> {
+    let failed = |e: StoreError| format!("error: {e}");
+    let mut inactive = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.members(after, 1_000, now).await.map_err(failed)?;
+        for member in page.items {
+            let supporter = store.supporter(&member.email).await.map_err(failed)?;
+            if supporter.is_some_and(|s| s.updated_at < cutoff) {
+                inactive.push(member.email);
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    inactive.sort();
+    if yes {
+        for email in &inactive {
+            estrade_functions::people::forget(store, email, capacities, now)
+                .await
+                .map_err(failed)?;
+        }
+    }
+    Ok(inactive)
 }

@@ -319,3 +319,70 @@ fn forget_erases_everything_but_a_hash_and_asks_first() {
         text(&again.stdout)
     );
 }
+
+#[test]
+fn purge_erases_supporters_inactive_past_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    assert!(estrade(&["new", site.to_str().unwrap()]).status.success());
+    std::fs::create_dir_all(site.join(".estrade")).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store_file = site.join(".estrade/serve.sqlite");
+    let recent = Timestamp::now();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&store_file).unwrap();
+        for (email, at) in [
+            ("old@example.org", "2020-01-01T10:00:00Z".parse().unwrap()),
+            ("recent@example.org", recent),
+        ] {
+            let update = SupporterUpdate {
+                email: email.into(),
+                ..Default::default()
+            };
+            store
+                .upsert_supporter(update, EmailStatus::Confirmed, Vec::new(), at)
+                .await
+                .unwrap();
+        }
+    });
+    let root = site.to_str().unwrap();
+    let unset = estrade(&["people", "purge", "--root", root]);
+    assert!(!unset.status.success());
+    assert!(
+        text(&unset.stderr).contains("sets no retention"),
+        "{}",
+        text(&unset.stderr)
+    );
+
+    let settings = site.join("campaign.yaml");
+    let mut yaml = std::fs::read_to_string(&settings).unwrap();
+    yaml.push_str("\nretention:\n  inactive_days: 365\n");
+    std::fs::write(&settings, yaml).unwrap();
+    let listed = estrade(&["people", "purge", "--root", root]);
+    assert!(!listed.status.success(), "nothing is erased without --yes");
+    let said = text(&listed.stdout);
+    assert!(
+        said.starts_with("1 supporter(s) sent no form since"),
+        "{said}"
+    );
+    assert!(
+        said.contains("  old@example.org\n") && !said.contains("recent@"),
+        "{said}"
+    );
+
+    let done = estrade(&["people", "purge", "--yes", "--root", root]);
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    assert!(text(&done.stdout).starts_with("erased 1 supporter(s)"));
+    runtime.block_on(async {
+        let store = SqliteStore::open(&store_file).unwrap();
+        assert!(store.supporter("old@example.org").await.unwrap().is_none());
+        assert!(store.forgotten("old@example.org").await.unwrap().is_some());
+        assert!(
+            store
+                .supporter("recent@example.org")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    });
+}

@@ -38,6 +38,9 @@ pub struct CampaignConfig {
     pub skills: Vec<Choice>,
     #[serde(default)]
     pub donations: DonationSettings,
+    /// How long supporters are kept ([`RetentionSettings`]).
+    #[serde(default)]
+    pub retention: RetentionSettings,
     /// Who the campaign's email comes from.
     #[serde(default)]
     pub email: EmailSettings,
@@ -250,6 +253,16 @@ pub struct DonationSettings {
     pub countries: Vec<String>,
 }
 
+/// How long the campaign keeps supporters who no longer act.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Supporters who sent no form for this many days are erased by
+    /// `estrade people purge` (none: kept until erased one by one).
+    #[serde(default)]
+    pub inactive_days: Option<u32>,
+}
+
 /// What a donor's cap is counted over.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -376,6 +389,13 @@ impl CampaignConfig {
                     ),
                 ));
             }
+        }
+        if self.retention.inactive_days.is_some_and(|days| days < 30) {
+            problems.push((
+                "retention.inactive_days",
+                "must be at least 30: a supporter who signed up last month is not inactive"
+                    .to_owned(),
+            ));
         }
         if self.donations.cap_per_donor == 0 {
             problems.push((
