@@ -42,7 +42,8 @@ enum Command {
     Broadcast(broadcast_control::BroadcastArgs),
     /// Export the gifts for the campaign's accounts, or sum them up.
     Donations(donations::DonationsArgs),
-    /// What the campaign holds on one person (subject access).
+    /// The campaign's people: show one (subject access), export everyone,
+    /// forget one (erasure), purge the inactive.
     People(people::PeopleArgs),
     /// Create a new campaign in DIR from the example campaign.
     New {
