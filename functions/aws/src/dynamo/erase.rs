@@ -39,22 +39,8 @@ impl DynamoStore {
         let mut item = salt_key();
         item.insert(KIND.to_owned(), s("salt"));
         item.insert("salt".to_owned(), s(new_salt().map_err(StoreError)?));
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        if let Err(err) = put {
-            let lost_the_race = err
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception());
-            if !lost_the_race {
-                return Err(store_error("PutItem (salt)", err));
-            }
-        }
+        self.put(item, Some("attribute_not_exists(pk)"), "PutItem (salt)")
+            .await?;
         let item = self
             .get(salt_key(), "GetItem (salt)")
             .await?
@@ -123,27 +109,13 @@ impl DynamoStore {
         let mut item = forgotten_key(&forgotten_hash(&self.salt().await?, email));
         item.insert(KIND.to_owned(), s("forgotten"));
         item.insert("at".to_owned(), time(at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_or_else(
-                |err| {
-                    // Erased before: the first date stays.
-                    let again = err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception());
-                    if again {
-                        Ok(())
-                    } else {
-                        Err(store_error("PutItem (forgotten)", err))
-                    }
-                },
-                |_| Ok(()),
-            )?;
+        // Erased before: the first date stays.
+        self.put(
+            item,
+            Some("attribute_not_exists(pk)"),
+            "PutItem (forgotten)",
+        )
+        .await?;
         Ok(erased)
     }
 

@@ -23,7 +23,7 @@ use super::expr::{Expr, n, s};
 use super::item::{Fields, KIND, time};
 use super::table::EXPIRES_AT;
 use super::table::{Item, PK, key};
-use super::{DynamoStore, MAX_ATTEMPTS, pause, store_error, too_contended};
+use super::{DynamoStore, MAX_ATTEMPTS, pause, too_contended};
 use estrade_domain::donation::{Donor, Frequency};
 use estrade_functions::gifts::{Gift, GiftStatus, Recorded};
 use estrade_functions::store::{PAYMENT_EVENT_DAYS, StoreError, StoreResult};
@@ -131,19 +131,6 @@ pub(super) fn gift_from(item: &Item) -> StoreResult<Gift> {
 }
 
 impl DynamoStore {
-    pub(super) async fn get(&self, key: Item, operation: &str) -> StoreResult<Option<Item>> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| store_error(operation, err))?
-            .item)
-    }
-
     pub(super) async fn put_donor(&self, donor: &Donor, at: Timestamp) -> StoreResult<()> {
         let identity = serde_json::to_string(donor)
             .map_err(|_| StoreError("DynamoDB PutItem (donor): cannot write it".into()))?;
@@ -151,13 +138,7 @@ impl DynamoStore {
         item.insert(KIND.to_owned(), s("donor"));
         item.insert("identity".to_owned(), s(identity));
         item.insert("updated_at".to_owned(), time(at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|err| store_error("PutItem (donor)", err))?;
+        self.put(item, None, "PutItem (donor)").await?;
         Ok(())
     }
 
@@ -388,13 +369,7 @@ impl DynamoStore {
             EXPIRES_AT.to_owned(),
             n(at.as_second() + PAYMENT_EVENT_DAYS * 86_400),
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|err| store_error("PutItem (payment event)", err))?;
+        self.put(item, None, "PutItem (payment event)").await?;
         Ok(())
     }
 }

@@ -158,6 +158,49 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The item under `key`, read consistently.
+    async fn get(&self, key: table::Item, operation: &str) -> StoreResult<Option<table::Item>> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| store_error(operation, err))?
+            .item)
+    }
+
+    /// Puts `item`, on `condition` when given: `false` when the condition
+    /// did not hold (and nothing was written).
+    async fn put(
+        &self,
+        item: table::Item,
+        condition: Option<&str>,
+        operation: &str,
+    ) -> StoreResult<bool> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(store_error(operation, err)),
+        }
+    }
+
     /// Runs one transaction: `Ok(None)` when it committed, the cancellation
     /// reasons when DynamoDB refused it as a whole.
     async fn transact(
