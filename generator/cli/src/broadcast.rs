@@ -166,6 +166,37 @@ fn email_name(written: &str) -> String {
     file.strip_suffix(".md").unwrap_or(file).to_owned()
 }
 
+/// Where a command finds the campaign and its store: the arguments every
+/// command on a campaign's data shares.
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// The campaign's folder (its `campaign.yaml`, and the store of
+    /// `estrade serve` in `.estrade/`).
+    #[arg(long, default_value = ".", global = true)]
+    pub root: PathBuf,
+    /// The DynamoDB table of the campaign on AWS (default: `ESTRADE_TABLE`
+    /// when set, else the store of `estrade serve`).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub table: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn place(&self) -> Where {
+        place(&self.root, self.table.as_deref())
+    }
+
+    /// The campaign's settings, every problem told.
+    pub fn config(&self) -> Result<estrade_domain::CampaignConfig, String> {
+        estrade_site::config::load(&self.root).map_err(|problems| {
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+}
+
 pub fn place(root: &Path, table: Option<&str>) -> Where {
     let table = table
         .map(str::to_owned)

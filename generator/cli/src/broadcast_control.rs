@@ -3,25 +3,18 @@
 //! (`DIR/.estrade/serve.sqlite`) or in a DynamoDB table (`--table`, or
 //! `ESTRADE_TABLE`), where the sender reads it before every email.
 
-use crate::broadcast::{Where, dynamo, local_store, place, runtime};
+use crate::broadcast::{StoreArgs, Where, dynamo, local_store, runtime};
 use clap::{Args, Subcommand};
 use estrade_functions::broadcasts::{BroadcastControl, MIN_SENT};
 use estrade_functions::store::{Store, StoreResult};
 use jiff::Timestamp;
-use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct BroadcastArgs {
     #[command(subcommand)]
     action: Action,
-    /// The campaign's folder, whose `.estrade/serve.sqlite` holds the
-    /// queue.
-    #[arg(long, default_value = ".", global = true)]
-    root: PathBuf,
-    /// The DynamoDB table of the campaign on AWS (default: `ESTRADE_TABLE`
-    /// when set, else the store of `estrade serve` in ROOT/.estrade).
-    #[arg(long, value_name = "NAME", global = true)]
-    table: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Subcommand)]
@@ -58,7 +51,7 @@ pub fn broadcast(args: &BroadcastArgs) -> Result<(), String> {
     }
     let runtime = runtime()?;
     let now = Timestamp::now();
-    let control = match place(&args.root, args.table.as_deref()) {
+    let control = match args.store.place() {
         Where::Local(file) => {
             let store = local_store(&file)?;
             runtime.block_on(act(&store, &args.action, now))

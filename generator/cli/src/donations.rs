@@ -2,7 +2,7 @@
 //! for the campaign's accounts, from the store of `estrade serve` or a
 //! DynamoDB table (`--table`, or `ESTRADE_TABLE`).
 
-use crate::broadcast::{Where, dynamo, local_store, place, runtime};
+use crate::broadcast::{StoreArgs, Where, dynamo, local_store, runtime};
 use clap::{Args, Subcommand};
 use estrade_domain::CampaignConfig;
 use estrade_domain::donation::Donor;
@@ -16,14 +16,8 @@ use std::path::PathBuf;
 pub struct DonationsArgs {
     #[command(subcommand)]
     action: Action,
-    /// The campaign's folder (its `campaign.yaml`, and the store of
-    /// `estrade serve` in `.estrade/`).
-    #[arg(long, default_value = ".", global = true)]
-    root: PathBuf,
-    /// The DynamoDB table of the campaign on AWS (default: `ESTRADE_TABLE`
-    /// when set, else the store of `estrade serve`).
-    #[arg(long, value_name = "NAME", global = true)]
-    table: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Subcommand)]
@@ -70,15 +64,9 @@ pub const COLUMNS: [&str; 22] = [
 ];
 
 pub fn donations(args: &DonationsArgs) -> Result<(), String> {
-    let config = estrade_site::config::load(&args.root).map_err(|problems| {
-        problems
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let config = args.store.config()?;
     let runtime = runtime()?;
-    let (gifts, donors) = match place(&args.root, args.table.as_deref()) {
+    let (gifts, donors) = match args.store.place() {
         Where::Local(file) => {
             let store = local_store(&file)?;
             runtime.block_on(read_all(&store))

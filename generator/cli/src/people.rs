@@ -4,7 +4,7 @@
 //! Supporter Data Interface (OSDI), to move to other tools. From the store
 //! of `estrade serve` or a DynamoDB table (`--table`, or `ESTRADE_TABLE`).
 
-use crate::broadcast::{Where, dynamo, local_store, place, runtime};
+use crate::broadcast::{StoreArgs, Where, dynamo, local_store, runtime};
 use clap::{Args, Subcommand};
 use estrade_domain::supporter::{ConsentRecord, Supporter};
 use estrade_functions::gifts::Gift;
@@ -18,14 +18,8 @@ use std::path::PathBuf;
 pub struct PeopleArgs {
     #[command(subcommand)]
     action: Action,
-    /// The campaign's folder, whose `.estrade/serve.sqlite` holds its
-    /// supporters.
-    #[arg(long, default_value = ".", global = true)]
-    root: PathBuf,
-    /// The DynamoDB table of the campaign on AWS (default: `ESTRADE_TABLE`
-    /// when set, else the store of `estrade serve`).
-    #[arg(long, value_name = "NAME", global = true)]
-    table: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Subcommand)]
@@ -82,7 +76,7 @@ fn show(args: &PeopleArgs, email: &str, json: bool) -> Result<(), String> {
     let email = estrade_domain::validate::email(email.trim())
         .ok_or_else(|| format!("error: `{email}` is not an email address"))?;
     let runtime = runtime()?;
-    let record = match place(&args.root, args.table.as_deref()) {
+    let record = match args.store.place() {
         Where::Local(file) => {
             let store = local_store(&file)?;
             runtime.block_on(record_of(&store, &email))
@@ -264,7 +258,7 @@ fn text(value: &Value) -> String {
 
 fn export(args: &PeopleArgs, format: &str, out: Option<&std::path::Path>) -> Result<(), String> {
     let runtime = runtime()?;
-    let people = match place(&args.root, args.table.as_deref()) {
+    let people = match args.store.place() {
         Where::Local(file) => {
             let store = local_store(&file)?;
             runtime.block_on(everyone(&store))
@@ -463,8 +457,8 @@ fn forget(args: &PeopleArgs, email: &str, yes: bool) -> Result<(), String> {
     let capacities = capacities(args)?;
     let runtime = runtime()?;
     let now = jiff::Timestamp::now();
-    let outbox = crate::functions::DataDir::new(&args.root).outbox();
-    let (record, erased, already) = match place(&args.root, args.table.as_deref()) {
+    let outbox = crate::functions::DataDir::new(&args.store.root).outbox();
+    let (record, erased, already) = match args.store.place() {
         Where::Local(file) => {
             let store = local_store(&file)?;
             runtime.block_on(erase(&store, &email, &capacities, now, yes))
@@ -550,7 +544,7 @@ async fn erase<S: Store>(
 /// The events' capacities, for the seats an erasure frees, from a build of
 /// the site.
 fn capacities(args: &PeopleArgs) -> Result<BTreeMap<String, Option<u32>>, String> {
-    let site = estrade_site::Site::load(&args.root, estrade_site::SiteOptions::default())
+    let site = estrade_site::Site::load(&args.store.root, estrade_site::SiteOptions::default())
         .map_err(|report| report.to_string())?;
     let output = estrade_site::output::MemoryOutput::default();
     site.render(&output, None)
@@ -565,13 +559,7 @@ fn capacities(args: &PeopleArgs) -> Result<BTreeMap<String, Option<u32>>, String
 }
 
 fn purge(args: &PeopleArgs, yes: bool) -> Result<(), String> {
-    let config = estrade_site::config::load(&args.root).map_err(|problems| {
-        problems
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n")
-    })?;
+    let config = args.store.config()?;
     let Some(days) = config.retention.inactive_days else {
         return Err(
             "error: campaign.yaml sets no retention: add `retention: { inactive_days: 365 }` \
@@ -587,7 +575,7 @@ fn purge(args: &PeopleArgs, yes: bool) -> Result<(), String> {
     let now = jiff::Timestamp::now();
     let cutoff = now - jiff::SignedDuration::from_hours(24 * i64::from(days));
     let runtime = runtime()?;
-    let erased = match place(&args.root, args.table.as_deref()) {
+    let erased = match args.store.place() {
         Where::Local(file) => {
             let store = local_store(&file)?;
             runtime.block_on(purge_in(&store, cutoff, &capacities, now, yes))

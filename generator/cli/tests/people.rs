@@ -9,6 +9,7 @@ use estrade_functions::gifts::{Gift, GiftStatus};
 use estrade_functions::sqlite::SqliteStore;
 use estrade_functions::store::Store;
 use jiff::Timestamp;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn estrade(args: &[&str]) -> Output {
@@ -23,12 +24,19 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn show_gives_a_persons_whole_record() {
+/// A new example campaign in a temporary folder (kept while the first
+/// value lives), with the folder `estrade serve` keeps its store in.
+fn campaign() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site");
     assert!(estrade(&["new", site.to_str().unwrap()]).status.success());
     std::fs::create_dir_all(site.join(".estrade")).unwrap();
+    (dir, site)
+}
+
+#[test]
+fn show_gives_a_persons_whole_record() {
+    let (_dir, site) = campaign();
     let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -145,10 +153,7 @@ fn show_gives_a_persons_whole_record() {
 
 #[test]
 fn export_gives_everyone_as_csv_and_osdi_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
-    assert!(estrade(&["new", site.to_str().unwrap()]).status.success());
-    std::fs::create_dir_all(site.join(".estrade")).unwrap();
+    let (_dir, site) = campaign();
     let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -240,9 +245,7 @@ fn export_gives_everyone_as_csv_and_osdi_json() {
 
 #[test]
 fn forget_erases_everything_but_a_hash_and_asks_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
-    assert!(estrade(&["new", site.to_str().unwrap()]).status.success());
+    let (_dir, site) = campaign();
     std::fs::create_dir_all(site.join(".estrade/outbox")).unwrap();
     let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -322,10 +325,7 @@ fn forget_erases_everything_but_a_hash_and_asks_first() {
 
 #[test]
 fn purge_erases_supporters_inactive_past_the_retention() {
-    let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
-    assert!(estrade(&["new", site.to_str().unwrap()]).status.success());
-    std::fs::create_dir_all(site.join(".estrade")).unwrap();
+    let (_dir, site) = campaign();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let store_file = site.join(".estrade/serve.sqlite");
     let recent = Timestamp::now();
