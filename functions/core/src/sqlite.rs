@@ -10,7 +10,7 @@
 //! WAL, so reads (a second connection, on tokio's blocking pool) never
 //! block the writer, nor readers in other processes.
 //!
-//! # Schema (version 4, in `PRAGMA user_version`)
+//! # Schema (version 5, in `PRAGMA user_version`)
 //!
 //! Enumerations are stored as their serde names (`pending`, `waitlisted`,
 //! `given`...), timestamps as RFC 3339 text, sets as JSON arrays.
@@ -18,7 +18,10 @@
 //! - `supporters`: one row per normalised `email` (primary key) with every
 //!   field of [`Supporter`]; `interests` and `skills` are JSON arrays;
 //!   `expires_at` (Unix seconds) is set while the supporter is pending,
-//!   and rows past it are purged with their consents (version 2).
+//!   and rows past it are purged with their consents (version 2);
+//!   `address` (JSON object or NULL), `other_phones`, `tags` (JSON
+//!   arrays) and `external_ids` (JSON object) hold what imported files
+//!   carry (version 5).
 //! - `consents`: the append-only history; `id` gives the order, `supporter`
 //!   the owner, then the fields of [`ConsentRecord`]. A unique constraint
 //!   over all of them makes a retried record a no-op.
@@ -76,7 +79,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use writer::Job;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS supporters (
@@ -95,7 +98,11 @@ CREATE TABLE IF NOT EXISTS supporters (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     sms INTEGER NOT NULL DEFAULT 0,
-    expires_at INTEGER
+    expires_at INTEGER,
+    address TEXT,
+    other_phones TEXT NOT NULL DEFAULT '[]',
+    tags TEXT NOT NULL DEFAULT '[]',
+    external_ids TEXT NOT NULL DEFAULT '{}'
 ) STRICT;
 CREATE TABLE IF NOT EXISTS consents (
     id INTEGER PRIMARY KEY,
@@ -139,6 +146,14 @@ const MIGRATE_FROM_1: &str = "
 ALTER TABLE supporters ADD COLUMN sms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE supporters ADD COLUMN expires_at INTEGER;
 DROP TABLE IF EXISTS rate_limits;
+";
+
+/// From versions 1 to 4: what imported files carry.
+const MIGRATE_TO_5: &str = "
+ALTER TABLE supporters ADD COLUMN address TEXT;
+ALTER TABLE supporters ADD COLUMN other_phones TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE supporters ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE supporters ADD COLUMN external_ids TEXT NOT NULL DEFAULT '{}';
 ";
 
 /// After the tables, in whichever version they were found.
@@ -373,6 +388,9 @@ fn prepare(connection: &Connection) -> StoreResult<()> {
     connection.execute_batch(SCHEMA).map_err(schema)?;
     if version == 1 {
         connection.execute_batch(MIGRATE_FROM_1).map_err(schema)?;
+    }
+    if (1..5).contains(&version) {
+        connection.execute_batch(MIGRATE_TO_5).map_err(schema)?;
     }
     connection.execute_batch(INDEXES).map_err(schema)?;
     connection.execute_batch(queue::SCHEMA).map_err(schema)?;

@@ -14,6 +14,7 @@ pub mod event;
 pub mod forms;
 pub mod geo;
 pub mod ics;
+pub mod import;
 pub mod manifest;
 pub mod submission;
 pub mod supporter;

@@ -2,7 +2,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a supporter's email address stands. Only `Confirmed` addresses
 /// (or `Pending` ones when the campaign does not ask for confirmation)
@@ -90,6 +90,41 @@ pub struct Supporter {
     /// `None` for everyone else.
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// Street address, from an imported file (forms ask for the postcode
+    /// only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<PostalAddress>,
+    /// Numbers beyond `phone` (a landline, a work number), from an
+    /// imported file.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub other_phones: BTreeSet<String>,
+    /// Labels from an imported file (NationBuilder's tags), kept apart
+    /// from the interests the supporter declared; audiences' `tags` match
+    /// either.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tags: BTreeSet<String>,
+    /// The person's ids in other systems, by system (`nationbuilder`,
+    /// `external`): what lets a later file of theirs be matched.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_ids: BTreeMap<String, String>,
+}
+
+/// A street address: its lines, city and region (state, province). The
+/// postcode and country are the supporter's own fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PostalAddress {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl PostalAddress {
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty() && self.city.is_none() && self.region.is_none()
+    }
 }
 
 /// What a form says about a supporter: merged into what is known.
@@ -149,6 +184,10 @@ impl Supporter {
             created_at: at,
             updated_at: at,
             expires_at: expiry(status, update.until_confirmed, at),
+            address: None,
+            other_phones: BTreeSet::new(),
+            tags: BTreeSet::new(),
+            external_ids: BTreeMap::new(),
         }
     }
 

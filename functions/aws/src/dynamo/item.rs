@@ -10,11 +10,13 @@ use super::table::{
     supporter_pk,
 };
 use aws_sdk_dynamodb::types::AttributeValue;
-use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, RsvpStatus, Supporter};
+use estrade_domain::supporter::{
+    ConsentRecord, EmailStatus, PostalAddress, Rsvp, RsvpStatus, Supporter,
+};
 use estrade_functions::store::{Member, StoreError, StoreResult};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub(crate) const KIND: &str = "kind";
 
@@ -66,7 +68,82 @@ pub(crate) fn supporter_item(supporter: &Supporter) -> Item {
     if let Some(end) = supporter.expires_at {
         put(EXPIRES_AT, n(end.as_second()));
     }
+    if let Some(address) = &supporter.address {
+        put("address", address_value(address));
+    }
+    if let Some(set) = string_set(&supporter.other_phones) {
+        put("other_phones", set);
+    }
+    if let Some(set) = string_set(&supporter.tags) {
+        put("tags", set);
+    }
+    if !supporter.external_ids.is_empty() {
+        let ids = supporter
+            .external_ids
+            .iter()
+            .map(|(system, id)| (system.clone(), s(id)))
+            .collect();
+        put("external_ids", AttributeValue::M(ids));
+    }
     item
+}
+
+/// A street address as a map: `lines` (a list), `city`, `region`.
+fn address_value(address: &PostalAddress) -> AttributeValue {
+    let mut map = HashMap::new();
+    if !address.lines.is_empty() {
+        let lines = address.lines.iter().map(s).collect();
+        map.insert("lines".to_owned(), AttributeValue::L(lines));
+    }
+    for (name, value) in [("city", &address.city), ("region", &address.region)] {
+        if let Some(value) = value {
+            map.insert(name.to_owned(), s(value));
+        }
+    }
+    AttributeValue::M(map)
+}
+
+fn address_from(read: &Fields<'_>) -> StoreResult<Option<PostalAddress>> {
+    let map = match read.item.get("address") {
+        None => return Ok(None),
+        Some(AttributeValue::M(map)) => map,
+        Some(_) => return Err(read.malformed("address")),
+    };
+    let text = |name: &str| match map.get(name) {
+        None => Ok(None),
+        Some(AttributeValue::S(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(read.malformed("address")),
+    };
+    let lines = match map.get("lines") {
+        None => Vec::new(),
+        Some(AttributeValue::L(lines)) => lines
+            .iter()
+            .map(|line| match line {
+                AttributeValue::S(text) => Ok(text.clone()),
+                _ => Err(read.malformed("address")),
+            })
+            .collect::<StoreResult<_>>()?,
+        Some(_) => return Err(read.malformed("address")),
+    };
+    Ok(Some(PostalAddress {
+        lines,
+        city: text("city")?,
+        region: text("region")?,
+    }))
+}
+
+fn ids_from(read: &Fields<'_>) -> StoreResult<BTreeMap<String, String>> {
+    match read.item.get("external_ids") {
+        None => Ok(BTreeMap::new()),
+        Some(AttributeValue::M(map)) => map
+            .iter()
+            .map(|(system, id)| match id {
+                AttributeValue::S(id) => Ok((system.clone(), id.clone())),
+                _ => Err(read.malformed("external_ids")),
+            })
+            .collect(),
+        Some(_) => Err(read.malformed("external_ids")),
+    }
 }
 
 pub(crate) fn supporter_from(item: &Item) -> StoreResult<Supporter> {
@@ -89,6 +166,10 @@ pub(crate) fn supporter_from(item: &Item) -> StoreResult<Supporter> {
         updated_at: read.time("updated_at")?,
         sms: read.flag("sms")?,
         expires_at: read.expiry()?,
+        address: address_from(&read)?,
+        other_phones: read.set("other_phones")?,
+        tags: read.set("tags")?,
+        external_ids: ids_from(&read)?,
     })
 }
 

@@ -39,9 +39,17 @@ fn set_from(text: &str) -> Outcome<BTreeSet<String>> {
     serde_json::from_str(text).map_err(|_| Failure::Data("a stored set is not a JSON array"))
 }
 
+fn json_text<T: Serialize>(value: &T) -> Outcome<String> {
+    serde_json::to_string(value).map_err(|_| Failure::Data("a value cannot be written"))
+}
+
+fn json_from<T: DeserializeOwned>(text: &str) -> Outcome<T> {
+    serde_json::from_str(text).map_err(|_| Failure::Data("a stored value is not the JSON expected"))
+}
+
 const SUPPORTER_COLUMNS: &str = "email, first_name, last_name, phone, postcode, country, \
      interests, skills, availability, volunteer, status, recruiter, created_at, updated_at, sms, \
-     expires_at";
+     expires_at, address, other_phones, tags, external_ids";
 
 /// A `supporters` row as stored, before its text is parsed.
 struct SupporterRow {
@@ -61,6 +69,10 @@ struct SupporterRow {
     updated_at: String,
     sms: bool,
     expires_at: Option<i64>,
+    address: Option<String>,
+    other_phones: String,
+    tags: String,
+    external_ids: String,
 }
 
 impl SupporterRow {
@@ -82,6 +94,10 @@ impl SupporterRow {
             updated_at: row.get(13)?,
             sms: row.get(14)?,
             expires_at: row.get(15)?,
+            address: row.get(16)?,
+            other_phones: row.get(17)?,
+            tags: row.get(18)?,
+            external_ids: row.get(19)?,
         })
     }
 
@@ -107,6 +123,10 @@ impl SupporterRow {
                 .transpose()
                 .map_err(|_| Failure::Data("a stored expiry is out of range"))?,
             recruiter: self.recruiter,
+            address: self.address.as_deref().map(json_from).transpose()?,
+            other_phones: set_from(&self.other_phones)?,
+            tags: set_from(&self.tags)?,
+            external_ids: json_from(&self.external_ids)?,
         })
     }
 }
@@ -123,7 +143,7 @@ pub(super) fn load_supporter(tx: &Connection, email: &str) -> Outcome<Option<Sup
 pub(super) fn save_supporter(tx: &Connection, supporter: &Supporter) -> Outcome<()> {
     let sql = format!(
         "REPLACE INTO supporters ({SUPPORTER_COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
     );
     tx.prepare_cached(&sql)?.execute(params![
         supporter.email,
@@ -142,6 +162,10 @@ pub(super) fn save_supporter(tx: &Connection, supporter: &Supporter) -> Outcome<
         time_text(supporter.updated_at),
         supporter.sms,
         supporter.expires_at.map(Timestamp::as_second),
+        supporter.address.as_ref().map(json_text).transpose()?,
+        set_text(&supporter.other_phones)?,
+        set_text(&supporter.tags)?,
+        json_text(&supporter.external_ids)?,
     ])?;
     Ok(())
 }

@@ -1,0 +1,833 @@
+//! Importing a file of people: a party's member list, a NationBuilder
+//! people export. The file's columns are mapped to fields ([`Mapping`],
+//! guessed from the headers, NationBuilder's names included, and
+//! corrected by hand); each row is checked whole ([`Mapping::person`]),
+//! so a row is imported entirely or not at all; rows of the same address
+//! are merged ([`Person::merge_later`]); and [`absorb`] merges each person
+//! into the supporter the campaign may already hold, losing nothing from
+//! either side but what the two disagree on, which is reported.
+
+use crate::supporter::{
+    Channel, ConsentAction, ConsentRecord, EmailStatus, PostalAddress, Supporter,
+};
+use crate::validate;
+use jiff::Timestamp;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Where a column of the file goes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    Email,
+    FirstName,
+    MiddleName,
+    LastName,
+    /// A whole name, split at its last space when no first and last name
+    /// are given.
+    FullName,
+    /// A landline or any number.
+    Phone,
+    /// The number text messages go to.
+    Mobile,
+    WorkPhone,
+    EmailOptIn,
+    MobileOptIn,
+    /// A street line; several columns make several lines, in file order.
+    AddressLine,
+    City,
+    Region,
+    Postcode,
+    /// A two-letter ISO 3166 code.
+    Country,
+    /// Labels, separated by commas (NationBuilder's `tag_list`).
+    Tags,
+    /// Declared interests (topics), separated by commas.
+    Interests,
+    CreatedAt,
+    Volunteer,
+    /// The person's id in another system, named.
+    Id(String),
+    Ignore,
+}
+
+impl Target {
+    /// The name `--map` takes and the report prints.
+    pub fn name(&self) -> String {
+        let name = match self {
+            Target::Email => "email",
+            Target::FirstName => "first_name",
+            Target::MiddleName => "middle_name",
+            Target::LastName => "last_name",
+            Target::FullName => "name",
+            Target::Phone => "phone",
+            Target::Mobile => "mobile",
+            Target::WorkPhone => "work_phone",
+            Target::EmailOptIn => "email_opt_in",
+            Target::MobileOptIn => "mobile_opt_in",
+            Target::AddressLine => "address",
+            Target::City => "city",
+            Target::Region => "region",
+            Target::Postcode => "postcode",
+            Target::Country => "country",
+            Target::Tags => "tags",
+            Target::Interests => "interests",
+            Target::CreatedAt => "created_at",
+            Target::Volunteer => "volunteer",
+            Target::Id(system) => return format!("id:{system}"),
+            Target::Ignore => "ignore",
+        };
+        name.to_owned()
+    }
+
+    /// The target named `name` ([`Target::name`]).
+    pub fn parse(name: &str) -> Result<Target, String> {
+        if let Some(system) = name.strip_prefix("id:") {
+            let valid = !system.is_empty()
+                && system.len() <= 40
+                && system
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            return if valid {
+                Ok(Target::Id(system.to_owned()))
+            } else {
+                Err(format!(
+                    "`{name}`: an id's system is letters, digits, - and _"
+                ))
+            };
+        }
+        let all = [
+            Target::Email,
+            Target::FirstName,
+            Target::MiddleName,
+            Target::LastName,
+            Target::FullName,
+            Target::Phone,
+            Target::Mobile,
+            Target::WorkPhone,
+            Target::EmailOptIn,
+            Target::MobileOptIn,
+            Target::AddressLine,
+            Target::City,
+            Target::Region,
+            Target::Postcode,
+            Target::Country,
+            Target::Tags,
+            Target::Interests,
+            Target::CreatedAt,
+            Target::Volunteer,
+            Target::Ignore,
+        ];
+        all.into_iter().find(|t| t.name() == name).ok_or_else(|| {
+            format!(
+                "`{name}` is not a field: email, first_name, middle_name, last_name, name, \
+                 phone, mobile, work_phone, email_opt_in, mobile_opt_in, address, city, region, \
+                 postcode, country, tags, interests, created_at, volunteer, id:SYSTEM or ignore"
+            )
+        })
+    }
+
+    /// Whether several columns may feed it.
+    fn repeats(&self) -> bool {
+        matches!(
+            self,
+            Target::AddressLine | Target::Tags | Target::Interests | Target::Ignore
+        )
+    }
+}
+
+/// A header as compared: lower case, accents and separators folded
+/// (`Prénom` and `prenom`, `E-mail` and `e_mail` are one).
+fn fold(header: &str) -> String {
+    header
+        .trim()
+        .trim_start_matches('\u{feff}')
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'à' | 'â' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' => 'i',
+            'ô' | 'ö' => 'o',
+            'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            ' ' | '-' | '.' => '_',
+            other => other,
+        })
+        .collect()
+}
+
+/// The target a header names, if it is one this module knows: the
+/// columns of NationBuilder's people export, common English and French
+/// names, and Estrade's own export.
+pub fn guess(header: &str) -> Option<Target> {
+    let target = match fold(header).as_str() {
+        "email" | "e_mail" | "email_address" | "mail" | "courriel" | "adresse_email"
+        | "adresse_mail" | "adresse_e_mail" => Target::Email,
+        "first_name" | "firstname" | "given_name" | "prenom" => Target::FirstName,
+        "middle_name" => Target::MiddleName,
+        "last_name" | "lastname" | "family_name" | "surname" | "nom" | "nom_de_famille" => {
+            Target::LastName
+        }
+        "name" | "full_name" | "nom_complet" => Target::FullName,
+        "phone" | "phone_number" | "telephone" | "tel" | "telephone_fixe" => Target::Phone,
+        "mobile" | "mobile_number" | "cell" | "portable" | "telephone_portable"
+        | "mobile_phone" => Target::Mobile,
+        "work_phone" | "work_phone_number" | "telephone_professionnel" => Target::WorkPhone,
+        "email_opt_in" | "email_optin" | "opt_in" | "newsletter" | "consentement_email" => {
+            Target::EmailOptIn
+        }
+        "mobile_opt_in" | "sms_opt_in" | "sms" | "consentement_sms" => Target::MobileOptIn,
+        "primary_address1"
+        | "primary_address2"
+        | "primary_address3"
+        | "address1"
+        | "address2"
+        | "address3"
+        | "address"
+        | "street"
+        | "adresse"
+        | "adresse1"
+        | "adresse2"
+        | "complement_d'adresse"
+        | "address_address1"
+        | "address_address2"
+        | "address_address3" => Target::AddressLine,
+        "primary_city" | "city" | "ville" | "commune" | "address_city" => Target::City,
+        "primary_state" | "state" | "region" | "province" | "address_state" => Target::Region,
+        "primary_zip" | "zip" | "zip_code" | "postcode" | "postal_code" | "code_postal" | "cp"
+        | "address_zip" => Target::Postcode,
+        "primary_country_code" | "country_code" | "country" | "pays" | "address_country_code" => {
+            Target::Country
+        }
+        "tag_list" | "tags" | "etiquettes" => Target::Tags,
+        "interests" | "centres_d'interet" | "interets" => Target::Interests,
+        "created_at" | "created" | "date_created" | "created_date" | "date_d'inscription"
+        | "date_inscription" => Target::CreatedAt,
+        "is_volunteer" | "volunteer" | "benevole" => Target::Volunteer,
+        "nationbuilder_id" => Target::Id("nationbuilder".to_owned()),
+        "external_id" => Target::Id("external".to_owned()),
+        "civicrm_id" => Target::Id("civicrm".to_owned()),
+        "ngp_id" => Target::Id("ngp".to_owned()),
+        "van_id" => Target::Id("van".to_owned()),
+        "salesforce_id" => Target::Id("salesforce".to_owned()),
+        "numero_adherent" | "membre_id" | "member_id" | "membership_number" => {
+            Target::Id("member".to_owned())
+        }
+        _ => return None,
+    };
+    Some(target)
+}
+
+/// Each column of a file and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub headers: Vec<String>,
+    /// By column; [`Target::Ignore`] for a column not imported.
+    pub targets: Vec<Target>,
+    /// Columns nothing was known of (left out).
+    pub unknown: Vec<String>,
+}
+
+impl Mapping {
+    /// The mapping of a file's `headers`: each header's guess, or what
+    /// `overrides` (header, target) say. An unknown header is left out
+    /// and listed. Refused: no email column, or a field fed by two
+    /// columns when it takes one.
+    pub fn from_headers(
+        headers: &[String],
+        overrides: &[(String, Target)],
+    ) -> Result<Mapping, String> {
+        for (header, _) in overrides {
+            if !headers.iter().any(|h| fold(h) == fold(header)) {
+                return Err(format!(
+                    "--map names `{header}`, which the file has no column of"
+                ));
+            }
+        }
+        let mut targets = Vec::with_capacity(headers.len());
+        let mut unknown = Vec::new();
+        for header in headers {
+            let chosen = overrides
+                .iter()
+                .find(|(h, _)| fold(h) == fold(header))
+                .map(|(_, target)| target.clone());
+            let target = match chosen.or_else(|| guess(header)) {
+                Some(target) => target,
+                None => {
+                    unknown.push(header.clone());
+                    Target::Ignore
+                }
+            };
+            if !target.repeats() && targets.contains(&target) {
+                return Err(format!(
+                    "two columns go to `{}` (the second is `{header}`): say which with \
+                     --map '{header}=ignore' or another field",
+                    target.name()
+                ));
+            }
+            targets.push(target);
+        }
+        if !targets.contains(&Target::Email) {
+            return Err(
+                "no column holds the email address: name it with --map 'HEADER=email'".to_owned(),
+            );
+        }
+        Ok(Mapping {
+            headers: headers.to_vec(),
+            targets,
+            unknown,
+        })
+    }
+
+    pub fn has(&self, target: &Target) -> bool {
+        self.targets.contains(target)
+    }
+
+    /// The person on one row (its `line` in the file), or every problem
+    /// found on it. Text is trimmed; an empty cell says nothing.
+    /// `country` is the campaign's, for numbers and postcodes written
+    /// nationally.
+    pub fn person(&self, cells: &[&str], line: u64, country: &str) -> Result<Person, Vec<String>> {
+        let mut problems = Vec::new();
+        if cells.len() != self.targets.len() {
+            return Err(vec![format!(
+                "{} cells where the header has {} columns",
+                cells.len(),
+                self.targets.len()
+            )]);
+        }
+        let mut person = Person {
+            lines: vec![line],
+            ..Person::default()
+        };
+        let mut first = None;
+        let mut middle = None;
+        let mut full = None;
+        let (mut phone, mut mobile, mut work) = (None, None, None);
+        let mut address = PostalAddress::default();
+        for ((cell, target), header) in cells.iter().zip(&self.targets).zip(&self.headers) {
+            if *target == Target::Ignore {
+                continue;
+            }
+            let value = cell.trim();
+            if value.is_empty() {
+                continue;
+            }
+            let mut problem = |why: String| problems.push(format!("{header}: {why}"));
+            let text = |max: usize| match validate::text(value, max, false) {
+                Ok(text) => Ok(text),
+                Err(_) if value.chars().count() > max => {
+                    Err(format!("longer than {max} characters"))
+                }
+                Err(_) => Err("holds control characters".to_owned()),
+            };
+            match target {
+                Target::Email => match validate::email(value) {
+                    Some(email) => person.email = email,
+                    None => problem(format!("`{}` is not an email address", shown(value))),
+                },
+                Target::FirstName
+                | Target::MiddleName
+                | Target::LastName
+                | Target::FullName
+                | Target::City
+                | Target::Region
+                | Target::AddressLine => match text(200) {
+                    Ok(text) => match target {
+                        Target::FirstName => first = Some(text),
+                        Target::MiddleName => middle = Some(text),
+                        Target::LastName => person.last_name = Some(text),
+                        Target::FullName => full = Some(text),
+                        Target::City => address.city = Some(text),
+                        Target::Region => address.region = Some(text),
+                        _ => address.lines.push(text),
+                    },
+                    Err(why) => problem(why),
+                },
+                Target::Phone | Target::Mobile | Target::WorkPhone => {
+                    match number(value, country) {
+                        Some(n) => match target {
+                            Target::Phone => phone = Some(n),
+                            Target::Mobile => mobile = Some(n),
+                            _ => work = Some(n),
+                        },
+                        None => problem(format!("`{}` is not a phone number", shown(value))),
+                    }
+                }
+                Target::EmailOptIn | Target::MobileOptIn | Target::Volunteer => {
+                    match yes_no(value) {
+                        Some(yes) => match target {
+                            Target::EmailOptIn => person.email_opt_in = Some(yes),
+                            Target::MobileOptIn => person.sms_opt_in = Some(yes),
+                            _ => person.volunteer = yes,
+                        },
+                        None => problem(format!(
+                            "`{}` is neither yes nor no (true/false, y/n, 1/0, oui/non)",
+                            shown(value)
+                        )),
+                    }
+                }
+                Target::Postcode => match text(12) {
+                    Ok(text) => person.postcode = Some(text.to_uppercase()),
+                    Err(why) => problem(why),
+                },
+                Target::Country => {
+                    let code = value.to_ascii_uppercase();
+                    if code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()) {
+                        person.country = Some(code);
+                    } else {
+                        problem(format!(
+                            "`{}` is not a two-letter country code (FR, BE...)",
+                            shown(value)
+                        ));
+                    }
+                }
+                Target::Tags | Target::Interests => {
+                    for label in value.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+                        match validate::text(label, 100, false) {
+                            Ok(label) if *target == Target::Tags => {
+                                person.tags.insert(label);
+                            }
+                            Ok(label) => {
+                                person.interests.insert(label);
+                            }
+                            Err(_) => problem(format!("the label `{}` is not one", shown(label))),
+                        }
+                    }
+                    if person.tags.len() + person.interests.len() > 500 {
+                        problem("more than 500 labels".to_owned());
+                    }
+                }
+                Target::CreatedAt => match moment(value) {
+                    Some(at) => person.created_at = Some(at),
+                    None => problem(format!(
+                        "`{}` is not a date (2024-03-14, 2024-03-14 10:22:00 or RFC 3339)",
+                        shown(value)
+                    )),
+                },
+                Target::Id(system) => match text(100) {
+                    Ok(id) => {
+                        person.external_ids.insert(system.clone(), id);
+                    }
+                    Err(why) => problem(why),
+                },
+                Target::Ignore => {}
+            }
+        }
+        if person.email.is_empty() && problems.is_empty() {
+            problems.push("no email address".to_owned());
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        person.first_name = match (first, middle) {
+            (Some(first), Some(middle)) => Some(format!("{first} {middle}")),
+            (first, middle) => first.or(middle),
+        };
+        if let Some(full) = full
+            && person.first_name.is_none()
+            && person.last_name.is_none()
+        {
+            match full.rsplit_once(' ') {
+                Some((first, last)) => {
+                    person.first_name = Some(first.trim().to_owned());
+                    person.last_name = Some(last.to_owned());
+                }
+                None => person.last_name = Some(full),
+            }
+        }
+        // Texts go to the mobile; the other numbers are kept beside it.
+        person.phone = mobile.clone().or(phone.clone()).or(work.clone());
+        for other in [phone, work].into_iter().flatten() {
+            if Some(&other) != person.phone.as_ref() {
+                person.other_phones.insert(other);
+            }
+        }
+        if !address.is_empty() {
+            person.address = Some(address);
+        }
+        Ok(person)
+    }
+}
+
+/// A value quoted in a problem, cut short.
+fn shown(value: &str) -> String {
+    let mut cut: String = value.chars().take(40).collect();
+    if cut.len() < value.len() {
+        cut.push('…');
+    }
+    cut.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// A phone number: in international form when it can be made one
+/// ([`validate::phone`]), else as written when it looks like a number
+/// (a national number of another country).
+fn number(value: &str, country: &str) -> Option<String> {
+    if let Some(international) = validate::phone(value, country) {
+        return Some(international);
+    }
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_digit() || " .-()+/".contains(c));
+    (plain && (6..=20).contains(&digits)).then(|| value.to_owned())
+}
+
+fn yes_no(value: &str) -> Option<bool> {
+    match value.to_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "1" | "oui" | "o" | "x" => Some(true),
+        "false" | "f" | "no" | "n" | "0" | "non" => Some(false),
+        _ => None,
+    }
+}
+
+/// A moment: RFC 3339, a date and time without a zone (UTC), or a day
+/// (its midnight, UTC). Not before 1900, not after 2100.
+fn moment(value: &str) -> Option<Timestamp> {
+    let at = if let Ok(at) = value.parse::<Timestamp>() {
+        at
+    } else if let Ok(civil) = value.parse::<jiff::civil::DateTime>() {
+        jiff::tz::TimeZone::UTC.to_timestamp(civil).ok()?
+    } else {
+        let day: jiff::civil::Date = value.parse().ok()?;
+        jiff::tz::TimeZone::UTC.to_timestamp(day.into()).ok()?
+    };
+    let year = jiff::tz::TimeZone::UTC.to_datetime(at).year();
+    (1900..=2100).contains(&year).then_some(at)
+}
+
+/// One person of the file: what its row (or rows, for an address seen on
+/// several) says.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Person {
+    /// The file's lines (1 is the header) this person comes from.
+    pub lines: Vec<u64>,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// The number text messages would go to: the mobile, else another.
+    pub phone: Option<String>,
+    pub other_phones: BTreeSet<String>,
+    pub postcode: Option<String>,
+    pub country: Option<String>,
+    pub address: Option<PostalAddress>,
+    pub tags: BTreeSet<String>,
+    pub interests: BTreeSet<String>,
+    pub external_ids: BTreeMap<String, String>,
+    pub created_at: Option<Timestamp>,
+    pub volunteer: bool,
+    /// What the file says of their consent to campaign email; `None`
+    /// when it says nothing.
+    pub email_opt_in: Option<bool>,
+    /// ... and of their consent to text messages at `phone`.
+    pub sms_opt_in: Option<bool>,
+}
+
+impl Person {
+    /// Merges a later row of the same address: what it gives replaces,
+    /// what it leaves empty is kept, sets are united.
+    pub fn merge_later(&mut self, later: Person) {
+        fn keep<T>(old: &mut Option<T>, new: Option<T>) {
+            if new.is_some() {
+                *old = new;
+            }
+        }
+        self.lines.extend(later.lines);
+        keep(&mut self.first_name, later.first_name);
+        keep(&mut self.last_name, later.last_name);
+        if let Some(phone) = later.phone
+            && self.phone.as_ref() != Some(&phone)
+        {
+            self.other_phones.extend(self.phone.replace(phone));
+        }
+        self.other_phones.extend(later.other_phones);
+        if let Some(phone) = &self.phone {
+            self.other_phones.remove(phone);
+        }
+        keep(&mut self.postcode, later.postcode);
+        keep(&mut self.country, later.country);
+        keep(&mut self.address, later.address);
+        self.tags.extend(later.tags);
+        self.interests.extend(later.interests);
+        self.external_ids.extend(later.external_ids);
+        self.created_at = match (self.created_at, later.created_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.volunteer |= later.volunteer;
+        keep(&mut self.email_opt_in, later.email_opt_in);
+        keep(&mut self.sms_opt_in, later.sms_opt_in);
+    }
+}
+
+/// Which side wins where the file and the stored supporter disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Prefer {
+    /// What the campaign holds (typed by the supporter on a form, or
+    /// corrected since): the file only fills what is empty.
+    #[default]
+    Store,
+    /// The file's values replace the stored ones.
+    File,
+}
+
+/// One import: where its consent came from and how it merges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRun {
+    /// What the consent records name as the source (`nationbuilder
+    /// 2026-11`, the file's name).
+    pub source: String,
+    /// SHA-256 of the file, in hex: which file exactly.
+    pub file_sha256: String,
+    /// The estrade version that imported.
+    pub build: String,
+    pub prefer: Prefer,
+    /// The consent to campaign email of a person the file says nothing
+    /// about (no opt-in column, or an empty cell).
+    pub default_opt_in: bool,
+    /// When the import started: every record it writes carries it, so
+    /// that an import run again writes the same records.
+    pub at: Timestamp,
+}
+
+/// What importing one person did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    /// Everything the file says was known already.
+    Unchanged,
+    /// The address was erased on that day: not imported.
+    Forgotten(Timestamp),
+}
+
+/// The supporter after a person is merged in, and what it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Absorbed {
+    pub outcome: Outcome,
+    /// `None` for an unchanged or forgotten person: nothing to write.
+    pub supporter: Option<Supporter>,
+    /// Imported-consent records to append.
+    pub consents: Vec<ConsentRecord>,
+    /// Fields the file and the store disagreed on (which side was kept
+    /// is [`ImportRun::prefer`]'s).
+    pub conflicts: Vec<&'static str>,
+    /// The file opts them in, but the campaign holds them unsubscribed,
+    /// bounced or complaining: they stay so.
+    pub kept_out: bool,
+}
+
+impl Absorbed {
+    /// A person whose address was erased: nothing of them is written.
+    pub fn forgotten(at: Timestamp) -> Absorbed {
+        Absorbed {
+            outcome: Outcome::Forgotten(at),
+            supporter: None,
+            consents: Vec::new(),
+            conflicts: Vec::new(),
+            kept_out: false,
+        }
+    }
+}
+
+fn imported(email: &str, channel: Channel, run: &ImportRun) -> ConsentRecord {
+    ConsentRecord {
+        email: email.to_owned(),
+        action: ConsentAction::Imported,
+        channel,
+        form: "import".to_owned(),
+        page: run.source.clone(),
+        text_hash: run.file_sha256.clone(),
+        build: run.build.clone(),
+        at: run.at,
+    }
+}
+
+/// Merges `person` into `stored` (`None`: not known, or pending past
+/// their expiry). Sets and ids are united, an empty field is filled;
+/// where both sides hold a different value, [`ImportRun::prefer`] says
+/// which stays, and a phone number that loses is kept among the other
+/// numbers. Consent to email is recorded as imported when the file opts
+/// a person in who held no consent here (new or pending); an address the
+/// campaign holds as unsubscribed, bounced or complaining stays so.
+pub fn absorb(stored: Option<Supporter>, person: &Person, run: &ImportRun) -> Absorbed {
+    let opt_in = person.email_opt_in.unwrap_or(run.default_opt_in);
+    let sms = person.sms_opt_in == Some(true) && person.phone.is_some();
+    let created = person.created_at.map_or(run.at, |at| at.min(run.at));
+    let Some(before) = stored else {
+        let mut consents = Vec::new();
+        if opt_in {
+            consents.push(imported(&person.email, Channel::Email, run));
+        }
+        if sms {
+            consents.push(imported(&person.email, Channel::Sms, run));
+        }
+        let supporter = Supporter {
+            email: person.email.clone(),
+            first_name: person.first_name.clone(),
+            last_name: person.last_name.clone(),
+            phone: person.phone.clone(),
+            postcode: person.postcode.clone(),
+            country: person.country.clone(),
+            interests: person.interests.clone(),
+            skills: BTreeSet::new(),
+            availability: None,
+            volunteer: person.volunteer,
+            // Without consent they are kept, never emailed.
+            status: if opt_in {
+                EmailStatus::Confirmed
+            } else {
+                EmailStatus::Unsubscribed
+            },
+            sms,
+            recruiter: None,
+            created_at: created,
+            updated_at: run.at,
+            expires_at: None,
+            address: person.address.clone(),
+            other_phones: person.other_phones.clone(),
+            tags: person.tags.clone(),
+            external_ids: person.external_ids.clone(),
+        };
+        return Absorbed {
+            outcome: Outcome::Created,
+            supporter: Some(supporter),
+            consents,
+            conflicts: Vec::new(),
+            kept_out: false,
+        };
+    };
+    let mut s = before.clone();
+    let mut conflicts = Vec::new();
+    let file_wins = run.prefer == Prefer::File;
+    fn field<T: PartialEq + Clone>(
+        name: &'static str,
+        stored: &mut Option<T>,
+        file: &Option<T>,
+        file_wins: bool,
+        conflicts: &mut Vec<&'static str>,
+    ) -> Option<T> {
+        match (stored.as_ref(), file) {
+            (None, Some(value)) => *stored = Some(value.clone()),
+            (Some(old), Some(new)) if old != new => {
+                conflicts.push(name);
+                if file_wins {
+                    return stored.replace(new.clone());
+                }
+                return Some(new.clone());
+            }
+            _ => {}
+        }
+        None
+    }
+    field(
+        "first_name",
+        &mut s.first_name,
+        &person.first_name,
+        file_wins,
+        &mut conflicts,
+    );
+    field(
+        "last_name",
+        &mut s.last_name,
+        &person.last_name,
+        file_wins,
+        &mut conflicts,
+    );
+    field(
+        "postcode",
+        &mut s.postcode,
+        &person.postcode,
+        file_wins,
+        &mut conflicts,
+    );
+    field(
+        "country",
+        &mut s.country,
+        &person.country,
+        file_wins,
+        &mut conflicts,
+    );
+    field(
+        "address",
+        &mut s.address,
+        &person.address,
+        file_wins,
+        &mut conflicts,
+    );
+    // The number that loses stays among the others.
+    if let Some(loser) = field(
+        "phone",
+        &mut s.phone,
+        &person.phone,
+        file_wins,
+        &mut conflicts,
+    ) {
+        s.other_phones.insert(loser);
+    }
+    s.other_phones.extend(person.other_phones.iter().cloned());
+    if let Some(phone) = &s.phone {
+        s.other_phones.remove(phone);
+    }
+    for (system, id) in &person.external_ids {
+        let mut held = s.external_ids.get(system).cloned();
+        field(
+            "external id",
+            &mut held,
+            &Some(id.clone()),
+            file_wins,
+            &mut conflicts,
+        );
+        if let Some(held) = held {
+            s.external_ids.insert(system.clone(), held);
+        }
+    }
+    s.tags.extend(person.tags.iter().cloned());
+    s.interests.extend(person.interests.iter().cloned());
+    s.volunteer |= person.volunteer;
+    s.created_at = s.created_at.min(created);
+    let mut consents = Vec::new();
+    let mut kept_out = false;
+    if opt_in {
+        match s.status {
+            EmailStatus::Pending => {
+                s.status = EmailStatus::Confirmed;
+                consents.push(imported(&s.email, Channel::Email, run));
+            }
+            EmailStatus::Confirmed => {}
+            EmailStatus::Unsubscribed | EmailStatus::Bounced | EmailStatus::Complained => {
+                kept_out = true;
+            }
+        }
+    }
+    // Consent to texts belongs to the number it was given for.
+    if sms && !s.sms && s.phone == person.phone {
+        s.sms = true;
+        consents.push(imported(&s.email, Channel::Sms, run));
+    }
+    // Held for themselves now, confirmed or not.
+    s.expires_at = None;
+    if s == before {
+        return Absorbed {
+            outcome: Outcome::Unchanged,
+            supporter: None,
+            consents: Vec::new(),
+            conflicts,
+            kept_out,
+        };
+    }
+    s.updated_at = run.at;
+    Absorbed {
+        outcome: Outcome::Updated,
+        supporter: Some(s),
+        consents,
+        conflicts,
+        kept_out,
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
