@@ -11,6 +11,7 @@
 
 mod broadcasts;
 mod gifts;
+mod import;
 mod people;
 mod queue;
 mod rsvps;
@@ -48,6 +49,7 @@ pub async fn check_store<S: Store>(store: Arc<S>) {
     gifts::gifts_racing_for_the_cap(&store).await;
     gifts::payment_events_are_noted(&*store).await;
     people::an_erased_address_leaves_nothing_but_its_hash(&*store).await;
+    import::people_are_imported_and_merged(&*store).await;
 }
 
 /// 2027-03-01T10:00:00Z plus `minutes`: a whole minute, so rate-limit

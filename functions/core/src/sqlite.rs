@@ -52,6 +52,7 @@
 mod broadcasts;
 mod erase;
 mod gifts;
+mod import;
 mod queue;
 mod rows;
 mod rsvps;
@@ -64,6 +65,7 @@ use crate::people::Erased;
 use crate::queue::{Outgoing, SendState, Settle};
 use crate::store::{Member, Page, Seat, Store, StoreError, StoreResult, Upserted};
 use estrade_domain::donation::Donor;
+use estrade_domain::import::{Absorbed, ImportRun, Person};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
 use rows::{
@@ -773,6 +775,23 @@ impl Store for SqliteStore {
         let email = email.to_owned();
         self.write("forgotten", Durable::Ran, move |tx| {
             erase::forgotten(tx, &email)
+        })
+        .await
+    }
+
+    async fn import_people(
+        &self,
+        people: Vec<Person>,
+        run: ImportRun,
+        write: bool,
+    ) -> StoreResult<Vec<Absorbed>> {
+        let durable = if write {
+            Durable::Committed
+        } else {
+            Durable::Ran
+        };
+        self.write("import_people", durable, move |tx| {
+            import::import(tx, &people, &run, write)
         })
         .await
     }

@@ -12,6 +12,7 @@ use crate::gifts::{Gift, Recorded};
 use crate::people::Erased;
 use crate::queue::{Outgoing, Settle};
 use estrade_domain::donation::Donor;
+use estrade_domain::import::{Absorbed, ImportRun, Person};
 use estrade_domain::supporter::{
     ConsentRecord, EmailStatus, Rsvp, RsvpStatus, Supporter, SupporterUpdate,
 };
@@ -325,6 +326,21 @@ pub trait Store: Send + Sync + 'static {
     /// When `email` was erased, if it was.
     fn forgotten(&self, email: &str)
     -> impl Future<Output = StoreResult<Option<Timestamp>>> + Send;
+
+    /// Merges each of `people` (distinct addresses) into the supporter
+    /// held under their address ([`estrade_domain::import::absorb`]), in one go: an address on
+    /// the suppression list is left out ([`Absorbed::forgotten`]), a
+    /// pending supporter past their expiry counts as absent. With
+    /// `write`, the merged supporters and their imported-consent records
+    /// are stored (each person whole or not at all; a person whose record
+    /// changed meanwhile is merged again); without, nothing is, and the
+    /// answer says what an import would do.
+    fn import_people(
+        &self,
+        people: Vec<Person>,
+        run: ImportRun,
+        write: bool,
+    ) -> impl Future<Output = StoreResult<Vec<Absorbed>>> + Send;
 
     /// Every gift, by pages as [`Store::members`].
     fn gifts(

@@ -9,6 +9,7 @@ use crate::people::Erased;
 use crate::queue::{Outgoing, Settle};
 use crate::store::{Member, Page, Seat, Store, StoreResult, Upserted};
 use estrade_domain::donation::Donor;
+use estrade_domain::import::{Absorbed, ImportRun, Person};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
@@ -234,5 +235,14 @@ impl<S: Store> Store for Watched<S> {
     async fn forgotten(&self, email: &str) -> StoreResult<Option<Timestamp>> {
         (self.before)("forgotten")?;
         self.inner.forgotten(email).await
+    }
+    async fn import_people(
+        &self,
+        people: Vec<Person>,
+        run: ImportRun,
+        write: bool,
+    ) -> StoreResult<Vec<Absorbed>> {
+        (self.before)("import_people")?;
+        self.inner.import_people(people, run, write).await
     }
 }

@@ -151,10 +151,11 @@ async fn a_version_1_file_is_upgraded_in_place() {
         old.expires_at, None,
         "a supporter from before never expires"
     );
+    assert!(old.tags.is_empty() && old.external_ids.is_empty() && old.address.is_none());
     drop(store);
     let version: i64 = rusqlite::Connection::open(&path)
         .unwrap()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }

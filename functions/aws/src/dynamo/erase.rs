@@ -25,14 +25,14 @@ fn salt_key() -> Item {
     key("META".to_owned(), "SALT")
 }
 
-fn forgotten_key(hash: &str) -> Item {
+pub(super) fn forgotten_key(hash: &str) -> Item {
     key(format!("FORGOTTEN#{hash}"), "FORGOTTEN")
 }
 
 impl DynamoStore {
     /// The table's salt, put on first use (a race puts one: the others'
     /// conditions fail and they read it).
-    async fn salt(&self) -> StoreResult<String> {
+    pub(super) async fn salt(&self) -> StoreResult<String> {
         if let Some(item) = self.get(salt_key(), "GetItem (salt)").await? {
             return Ok(Fields::new(&item, "salt").text("salt")?.to_owned());
         }
@@ -127,10 +127,15 @@ impl DynamoStore {
         else {
             return Ok(None);
         };
-        let read = Fields::new(&item, "forgotten");
-        match item.get("at") {
-            Some(AttributeValue::S(at)) => at.parse().map(Some).map_err(|_| read.malformed("at")),
-            _ => Err(read.malformed("at")),
-        }
+        forgotten_from(&item).map(Some)
+    }
+}
+
+/// When the address of a suppression-list item was erased.
+pub(super) fn forgotten_from(item: &Item) -> StoreResult<Timestamp> {
+    let read = Fields::new(item, "forgotten");
+    match item.get("at") {
+        Some(AttributeValue::S(at)) => at.parse().map_err(|_| read.malformed("at")),
+        _ => Err(read.malformed("at")),
     }
 }

@@ -95,6 +95,7 @@ mod broadcasts;
 mod erase;
 mod expr;
 mod gifts;
+mod import;
 mod item;
 mod limits;
 mod queue;
@@ -110,6 +111,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use estrade_domain::donation::Donor;
+use estrade_domain::import::{Absorbed, ImportRun, Person};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Rsvp, Supporter, SupporterUpdate};
 use estrade_functions::broadcasts::BroadcastControl;
 use estrade_functions::gifts::{Gift, Recorded};
@@ -545,5 +547,14 @@ impl Store for DynamoStore {
 
     async fn forgotten(&self, email: &str) -> StoreResult<Option<Timestamp>> {
         self.forgotten_at(email).await
+    }
+
+    async fn import_people(
+        &self,
+        people: Vec<Person>,
+        run: ImportRun,
+        write: bool,
+    ) -> StoreResult<Vec<Absorbed>> {
+        self.import(people, run, write).await
     }
 }

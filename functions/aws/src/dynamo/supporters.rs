@@ -4,7 +4,7 @@ use super::expr::{Expr, n, s};
 use super::item::{
     Fields, consent_from, consent_item, string_set, supporter_from, supporter_item, time,
 };
-use super::table::{CONSENT_PREFIX, EXPIRES_AT, PK, PROFILE, SK, key, supporter_pk};
+use super::table::{CONSENT_PREFIX, EXPIRES_AT, Item, PK, PROFILE, SK, key, supporter_pk};
 use super::{DynamoStore, MAX_ATTEMPTS, pause, store_error, too_contended};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, TransactWriteItem, WriteRequest};
 use estrade_domain::supporter::{ConsentRecord, EmailStatus, Supporter, SupporterUpdate, expiry};
@@ -403,44 +403,55 @@ impl DynamoStore {
     /// with no consent history and no condition: a supporter already
     /// stored under the same address is replaced. Made for filling an
     /// empty table fast (the sender's benchmark); forms and imports go
-    /// through [`Store::upsert_supporter`](estrade_functions::store::Store::upsert_supporter),
-    /// which merges and records consent.
+    /// through [`Store::upsert_supporter`](estrade_functions::store::Store::upsert_supporter)
+    /// and [`Store::import_people`](estrade_functions::store::Store::import_people),
+    /// which merge and record consent.
     pub async fn put_supporters(&self, supporters: &[Supporter]) -> StoreResult<()> {
-        const OPERATION: &str = "BatchWriteItem (supporters)";
-        for batch in supporters.chunks(25) {
-            let mut writes: Vec<WriteRequest> = batch
-                .iter()
-                .map(|supporter| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(supporter_item(supporter)))
-                        .build()
-                        .map_err(|_| StoreError(format!("DynamoDB {OPERATION}: no item")))?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<StoreResult<_>>()?;
-            let mut attempt = 0;
-            while !writes.is_empty() {
-                if attempt == MAX_ATTEMPTS {
-                    return Err(too_contended(OPERATION));
-                }
-                if attempt > 0 {
-                    pause(attempt).await;
-                }
-                attempt += 1;
-                let written = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, writes)
-                    .send()
-                    .await
-                    .map_err(|e| store_error(OPERATION, e))?;
-                // What DynamoDB left unwritten (throttled) is tried again.
-                writes = written
-                    .unprocessed_items
-                    .and_then(|mut left| left.remove(&self.table))
-                    .unwrap_or_default();
+        for batch in supporters.chunks(ITEMS_PER_BATCH) {
+            let items = batch.iter().map(supporter_item).collect();
+            self.batch_put(items, "BatchWriteItem (supporters)").await?;
+        }
+        Ok(())
+    }
+
+    /// Puts up to [`ITEMS_PER_BATCH`] items in one BatchWriteItem, without
+    /// conditions, sending again what DynamoDB leaves unwritten.
+    pub(super) async fn batch_put(&self, items: Vec<Item>, operation: &str) -> StoreResult<()> {
+        let mut writes: Vec<WriteRequest> = items
+            .into_iter()
+            .map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|_| StoreError(format!("DynamoDB {operation}: no item")))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<StoreResult<_>>()?;
+        let mut attempt = 0;
+        while !writes.is_empty() {
+            if attempt == MAX_ATTEMPTS {
+                return Err(too_contended(operation));
             }
+            if attempt > 0 {
+                pause(attempt).await;
+            }
+            attempt += 1;
+            let written = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, writes)
+                .send()
+                .await
+                .map_err(|e| store_error(operation, e))?;
+            // What DynamoDB left unwritten (throttled) is tried again.
+            writes = written
+                .unprocessed_items
+                .and_then(|mut left| left.remove(&self.table))
+                .unwrap_or_default();
         }
         Ok(())
     }
 }
+
+/// The most items DynamoDB takes in one BatchWriteItem.
+pub(super) const ITEMS_PER_BATCH: usize = 25;
