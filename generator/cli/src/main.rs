@@ -8,6 +8,7 @@ mod donations;
 mod functions;
 mod outbox_view;
 mod people;
+mod people_import;
 mod serve;
 
 use clap::{Parser, Subcommand};

@@ -6,7 +6,8 @@
 
 use crate::broadcast::{StoreArgs, Where, dynamo, local_store, runtime};
 use clap::{Args, Subcommand};
-use estrade_domain::supporter::{ConsentRecord, Supporter};
+use estrade_domain::import::Prefer;
+use estrade_domain::supporter::{ConsentAction, ConsentRecord, PostalAddress, Supporter};
 use estrade_functions::gifts::Gift;
 use estrade_functions::people::Erased;
 use estrade_functions::store::{Store, StoreError};
@@ -51,6 +52,44 @@ enum Action {
         #[arg(long)]
         yes: bool,
     },
+    /// Import a member list or a NationBuilder people export (CSV): a dry
+    /// run with its report first, then with --yes the import itself.
+    /// People are merged with the supporters already held by email
+    /// address; their consent is recorded as imported from the file.
+    Import {
+        /// The CSV file (comma, semicolon or tab separated; UTF-8 or
+        /// Windows-1252), its first line naming the columns.
+        file: PathBuf,
+        /// Where a column goes, when its header does not say:
+        /// `--map 'Courriel=email'`, `--map 'Adhérent=tags'`,
+        /// `--map 'N° adhérent=id:party'`, `--map 'Notes=ignore'`.
+        /// Repeatable. The fields are listed in the README.
+        #[arg(long, value_name = "HEADER=FIELD")]
+        map: Vec<String>,
+        /// What the consent records name as the file's origin (default:
+        /// the file's name).
+        #[arg(long, value_name = "LABEL")]
+        source: Option<String>,
+        /// Whether the people agreed to campaign email, for a file with no
+        /// opt-in column (or empty cells in it): `yes` or `no`.
+        #[arg(long, value_name = "yes|no", value_parser = ["yes", "no"])]
+        opt_in: Option<String>,
+        /// Which side wins where the file and the campaign hold different
+        /// values: `store` (what supporters typed on the forms) or `file`.
+        #[arg(long, default_value = "store", value_parser = ["store", "file"])]
+        prefer: String,
+        /// The country of phone numbers written without their
+        /// international prefix, when the row names none.
+        #[arg(long, default_value = "FR", value_name = "CODE")]
+        country: String,
+        /// Import: without it, only read the store and report.
+        #[arg(long)]
+        yes: bool,
+        /// Write every row left out, refused or in conflict to this CSV
+        /// file, with its line.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
     /// Every supporter with their consent history: CSV (one row each), or
     /// JSON with OSDI people, tags and taggings.
     Export {
@@ -69,6 +108,32 @@ pub fn people(args: &PeopleArgs) -> Result<(), String> {
         Action::Forget { email, yes } => forget(args, email, *yes),
         Action::Purge { yes } => purge(args, *yes),
         Action::Export { format, out } => export(args, format, out.as_deref()),
+        Action::Import {
+            file,
+            map,
+            source,
+            opt_in,
+            prefer,
+            country,
+            yes,
+            report,
+        } => crate::people_import::import(
+            &args.store,
+            &crate::people_import::ImportOptions {
+                file,
+                map,
+                source: source.as_deref(),
+                opt_in: opt_in.as_deref().map(|answer| answer == "yes"),
+                prefer: if prefer == "file" {
+                    Prefer::File
+                } else {
+                    Prefer::Store
+                },
+                country: &country.to_ascii_uppercase(),
+                yes: *yes,
+                report: report.as_deref(),
+            },
+        ),
     }
 }
 
@@ -178,6 +243,19 @@ fn describe(email: &str, record: &Value) -> String {
             out.push_str(&line("phone", s.phone.as_deref()));
             out.push_str(&line("postcode", s.postcode.as_deref()));
             out.push_str(&line("country", s.country.as_deref()));
+            if let Some(address) = &s.address {
+                out.push_str(&line("address", Some(&address_text(address))));
+            }
+            let others: Vec<&str> = s.other_phones.iter().map(String::as_str).collect();
+            out.push_str(&line("other phones", Some(&others.join(", "))));
+            let tags: Vec<&str> = s.tags.iter().map(String::as_str).collect();
+            out.push_str(&line("tags", Some(&tags.join(", "))));
+            let ids: Vec<String> = s
+                .external_ids
+                .iter()
+                .map(|(system, id)| format!("{system} {id}"))
+                .collect();
+            out.push_str(&line("ids elsewhere", Some(&ids.join(", "))));
             let interests: Vec<&str> = s.interests.iter().map(String::as_str).collect();
             out.push_str(&line("interests", Some(&interests.join(", "))));
             let skills: Vec<&str> = s.skills.iter().map(String::as_str).collect();
@@ -248,6 +326,18 @@ fn describe(email: &str, record: &Value) -> String {
     out
 }
 
+/// A street address on one line: its lines, city and region.
+fn address_text(address: &PostalAddress) -> String {
+    address
+        .lines
+        .iter()
+        .chain(&address.city)
+        .chain(&address.region)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -312,7 +402,7 @@ pub async fn everyone<S: Store>(store: &S) -> Result<Vec<(Supporter, Vec<Consent
 }
 
 /// The columns of the CSV export.
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 24] = [
     "email",
     "status",
     "first_name",
@@ -328,6 +418,12 @@ pub const COLUMNS: [&str; 18] = [
     "recruiter",
     "created_at",
     "updated_at",
+    "address",
+    "city",
+    "region",
+    "other_phones",
+    "tags",
+    "external_ids",
     "consent_given_at",
     "consent_form",
     "consent_text_sha256",
@@ -340,11 +436,12 @@ pub fn csv(people: &[(Supporter, Vec<ConsentRecord>)]) -> String {
     for (s, consents) in people {
         let first_given = consents
             .iter()
-            .find(|c| c.action == estrade_domain::supporter::ConsentAction::Given);
+            .find(|c| matches!(c.action, ConsentAction::Given | ConsentAction::Imported));
         let join = |set: &std::collections::BTreeSet<String>| {
             set.iter().map(String::as_str).collect::<Vec<_>>().join(";")
         };
         let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+        let address = s.address.as_ref();
         let row = [
             s.email.clone(),
             s.status.as_str().to_owned(),
@@ -361,6 +458,16 @@ pub fn csv(people: &[(Supporter, Vec<ConsentRecord>)]) -> String {
             s.recruiter.clone().unwrap_or_default(),
             s.created_at.to_string(),
             s.updated_at.to_string(),
+            address.map(|a| a.lines.join("\n")).unwrap_or_default(),
+            address.and_then(|a| a.city.clone()).unwrap_or_default(),
+            address.and_then(|a| a.region.clone()).unwrap_or_default(),
+            join(&s.other_phones),
+            join(&s.tags),
+            s.external_ids
+                .iter()
+                .map(|(system, id)| format!("{system}:{id}"))
+                .collect::<Vec<_>>()
+                .join(";"),
             first_given.map(|c| c.at.to_string()).unwrap_or_default(),
             first_given.map(|c| c.form.clone()).unwrap_or_default(),
             first_given.map(|c| c.text_hash.clone()).unwrap_or_default(),
@@ -386,8 +493,9 @@ fn osdi_status(status: estrade_domain::supporter::EmailStatus) -> &'static str {
 
 /// People, tags and taggings in the shapes of OSDI 1.x: the person's
 /// fields where OSDI has one, the rest (and the consent history) under
-/// `custom_fields` and `estrade:consents`; each interest a tag, each
-/// supporter's interest a tagging.
+/// `custom_fields` and `estrade:consents`; each interest and tag an OSDI
+/// tag, each supporter's a tagging; ids from imported files among the
+/// person's identifiers (`nationbuilder:1234`).
 pub fn osdi(people: &[(Supporter, Vec<ConsentRecord>)]) -> Value {
     let identifier = |email: &str| format!("estrade:{email}");
     let mut tags = std::collections::BTreeSet::new();
@@ -395,7 +503,9 @@ pub fn osdi(people: &[(Supporter, Vec<ConsentRecord>)]) -> Value {
     let persons: Vec<Value> = people
         .iter()
         .map(|(s, consents)| {
-            for interest in &s.interests {
+            // Interests (from the forms) and tags (from imported files)
+            // are both OSDI tags.
+            for interest in s.interests.iter().chain(&s.tags) {
                 tags.insert(interest.clone());
                 taggings.push(json!({
                     "identifiers": [format!("estrade:{}:{interest}", s.email)],
@@ -403,8 +513,14 @@ pub fn osdi(people: &[(Supporter, Vec<ConsentRecord>)]) -> Value {
                     "osdi:person": identifier(&s.email),
                 }));
             }
+            let mut identifiers = vec![identifier(&s.email)];
+            identifiers.extend(
+                s.external_ids
+                    .iter()
+                    .map(|(system, id)| format!("{system}:{id}")),
+            );
             let mut person = json!({
-                "identifiers": [identifier(&s.email)],
+                "identifiers": identifiers,
                 "given_name": s.first_name,
                 "family_name": s.last_name,
                 "created_date": s.created_at,
@@ -423,15 +539,25 @@ pub fn osdi(people: &[(Supporter, Vec<ConsentRecord>)]) -> Value {
                 },
                 "estrade:consents": consents,
             });
-            if let Some(phone) = &s.phone {
-                person["phone_numbers"] = json!([{
-                    "number": phone,
-                    "primary": true,
-                    "sms_capable": s.sms,
-                }]);
+            let mut phones: Vec<Value> = s
+                .phone
+                .iter()
+                .map(|phone| json!({ "number": phone, "primary": true, "sms_capable": s.sms }))
+                .collect();
+            phones.extend(
+                s.other_phones
+                    .iter()
+                    .map(|phone| json!({ "number": phone, "primary": false })),
+            );
+            if !phones.is_empty() {
+                person["phone_numbers"] = Value::Array(phones);
             }
-            if s.postcode.is_some() || s.country.is_some() {
+            if s.postcode.is_some() || s.country.is_some() || s.address.is_some() {
+                let address = s.address.clone().unwrap_or_default();
                 person["postal_addresses"] = json!([{
+                    "address_lines": address.lines,
+                    "locality": address.city,
+                    "region": address.region,
                     "postal_code": s.postcode,
                     "country": s.country,
                     "primary": true,

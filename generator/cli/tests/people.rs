@@ -1,4 +1,5 @@
-//! `estrade people show`: a person's whole record from the store of
+//! `estrade people show`, `export`, `forget`, `purge` and `import`: a
+//! person's whole record, every supporter, erasure and imported files, in the store of
 //! `estrade serve`, in words and as JSON.
 
 use estrade_domain::donation::{Donor, Frequency};
@@ -384,5 +385,300 @@ fn purge_erases_supporters_inactive_past_the_retention() {
                 .unwrap()
                 .is_some()
         );
+    });
+}
+
+/// The NationBuilder-shaped file of the import tests: seven rows, one bad
+/// address, one bad consent and date, one erased address, two rows of the
+/// same person (by address, in another case).
+const NATIONBUILDER: &str = "tests/fixtures/nationbuilder.csv";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn import_reports_first_then_merges_without_loss() {
+    let (_dir, site) = campaign();
+    let root = site.to_str().unwrap();
+    let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(site.join(".estrade/serve.sqlite")).unwrap();
+        let update = SupporterUpdate {
+            email: "jean.dupont@example.fr".into(),
+            first_name: Some("Jean-Pierre".into()),
+            phone: Some("+33611111111".into()),
+            interests: ["logement".to_owned()].into(),
+            ..Default::default()
+        };
+        store
+            .upsert_supporter(update, EmailStatus::Confirmed, Vec::new(), at)
+            .await
+            .unwrap();
+    });
+    let forget = estrade(&[
+        "people",
+        "forget",
+        "erased@example.fr",
+        "--yes",
+        "--root",
+        root,
+    ]);
+    assert!(forget.status.success(), "{}", text(&forget.stderr));
+
+    let dry = estrade(&["people", "import", NATIONBUILDER, "--root", root]);
+    assert!(!dry.status.success(), "a dry run says nothing was imported");
+    let report = text(&dry.stdout);
+    for expected in [
+        "7 row(s), 4 people (1 row(s) merged into an earlier row of the same address)",
+        "  nationbuilder_id -> id:nationbuilder\n",
+        "  mobile_number -> mobile\n",
+        "  primary_address1 -> address\n",
+        "  tag_list -> tags\n",
+        "not imported (unknown; --map 'HEADER=FIELD' to take one): support_level, sex\n",
+        "bad rows, left out whole (2):\n",
+        "  line 5: email: `not-an-email` is not an email address\n",
+        "  line 6: email_opt_in: `maybe` is neither yes nor no",
+        "dry run, an import would give: 2 new, 1 updated, 0 unchanged\n",
+        "refused: 1 erased address(es)",
+        "conflicts, where the file and the campaign hold different values",
+        "first_name 1, phone 1",
+    ] {
+        assert!(report.contains(expected), "{expected:?} in\n{report}");
+    }
+    assert!(text(&dry.stderr).contains("nothing imported: run again with --yes"));
+    let shown = estrade(&["people", "show", "aicha.benali@example.fr", "--root", root]);
+    assert!(
+        text(&shown.stdout).contains("no supporter record"),
+        "a dry run writes nothing"
+    );
+
+    let report_file = site.join("report.csv");
+    let import = estrade(&[
+        "people",
+        "import",
+        NATIONBUILDER,
+        "--root",
+        root,
+        "--yes",
+        "--report",
+        report_file.to_str().unwrap(),
+    ]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    assert!(text(&import.stdout).contains("imported: 2 new, 1 updated, 0 unchanged\n"));
+    let rows = std::fs::read_to_string(&report_file).unwrap();
+    let rows: Vec<&str> = rows.split("\r\n").collect();
+    assert_eq!(rows[0], "line,email,outcome,detail");
+    assert!(rows[1].starts_with("3,jean.dupont@example.fr,conflict,first_name phone (lines 3 8)"));
+    assert!(rows[2].starts_with("5,not-an-email,bad row,email: "));
+    assert!(rows[3].starts_with("6,paul.petit@example.fr,bad row,"));
+    assert!(rows[4].starts_with("7,erased@example.fr,refused,erased on "));
+
+    let file_hash = sha256_hex(&std::fs::read(NATIONBUILDER).unwrap());
+    runtime.block_on(async {
+        let store = SqliteStore::open(site.join(".estrade/serve.sqlite")).unwrap();
+        let aicha = store
+            .supporter("aicha.benali@example.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(aicha.status, EmailStatus::Confirmed);
+        assert!(aicha.sms, "the mobile was opted in");
+        assert_eq!(aicha.phone.as_deref(), Some("+33612345678"));
+        assert_eq!(aicha.other_phones, ["+33327123456".to_owned()].into());
+        let address = aicha.address.unwrap();
+        assert_eq!(address.lines, ["12 rue des Glycines", "Bât. B"]);
+        assert_eq!(address.city.as_deref(), Some("Valenciennes"));
+        assert_eq!(aicha.postcode.as_deref(), Some("59300"));
+        assert_eq!(
+            aicha.tags,
+            ["adherent".to_owned(), "porte-a-porte".to_owned()].into()
+        );
+        assert_eq!(aicha.external_ids["nationbuilder"], "101");
+        assert_eq!(aicha.external_ids["external"], "PARTY-0042");
+        assert_eq!(aicha.created_at, "2019-05-14T07:12:00Z".parse().unwrap());
+        assert!(aicha.volunteer);
+        let consents = store.consents("aicha.benali@example.fr").await.unwrap();
+        assert_eq!(consents.len(), 2);
+        assert_eq!(consents[0].action, ConsentAction::Imported);
+        assert_eq!(consents[0].page, "nationbuilder.csv");
+        assert_eq!(consents[0].text_hash, file_hash);
+
+        // Known before: the campaign's values stay, nothing is lost.
+        let jean = store
+            .supporter("jean.dupont@example.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(jean.first_name.as_deref(), Some("Jean-Pierre"));
+        assert_eq!(jean.last_name.as_deref(), Some("Dupont"));
+        assert_eq!(jean.phone.as_deref(), Some("+33611111111"));
+        assert_eq!(jean.other_phones, ["+33698765432".to_owned()].into());
+        assert!(!jean.sms, "consent to texts went with another number");
+        assert_eq!(jean.interests, ["logement".to_owned()].into());
+        assert_eq!(
+            jean.tags,
+            ["elus".to_owned(), "sympathisant".to_owned()].into()
+        );
+        assert_eq!(jean.created_at, "2018-06-01T00:00:00Z".parse().unwrap());
+
+        // The file says no to email: kept, never emailed.
+        let lea = store
+            .supporter("lea.martin@example.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(lea.status, EmailStatus::Unsubscribed);
+        assert!(
+            store
+                .consents("lea.martin@example.fr")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .supporter("erased@example.fr")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+
+    let again = estrade(&["people", "import", NATIONBUILDER, "--root", root, "--yes"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("imported: 0 new, 0 updated, 3 unchanged\n"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let shown = estrade(&["people", "show", "aicha.benali@example.fr", "--root", root]);
+    let shown = text(&shown.stdout);
+    assert!(
+        shown.contains("  address: 12 rue des Glycines, Bât. B, Valenciennes, Hauts-de-France\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  tags: adherent, porte-a-porte\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  ids elsewhere: external PARTY-0042, nationbuilder 101\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(" imported (email) by import on nationbuilder.csv "),
+        "{shown}"
+    );
+
+    let json = estrade(&["people", "export", "--format", "json", "--root", root]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let aicha = &json["osdi:people"][0];
+    assert_eq!(aicha["identifiers"][1], "external:PARTY-0042");
+    assert_eq!(aicha["identifiers"][2], "nationbuilder:101");
+    assert_eq!(aicha["postal_addresses"][0]["locality"], "Valenciennes");
+    assert_eq!(aicha["phone_numbers"][1]["number"], "+33327123456");
+    let csv = estrade(&["people", "export", "--root", root]);
+    let csv = text(&csv.stdout);
+    assert!(
+        csv.contains(",adherent;porte-a-porte,external:PARTY-0042;nationbuilder:101,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn import_maps_by_hand_reads_spreadsheets_and_resumes() {
+    let (_dir, site) = campaign();
+    let root = site.to_str().unwrap();
+    // A French spreadsheet's CSV: semicolons, Windows-1252, its own
+    // headers, no opt-in column.
+    let mut file = b"Contact;Pr\xe9nom;Nom;T\xe9l\xe9phone;Remarque\r\n".to_vec();
+    file.extend_from_slice(b"zoe@example.fr;Zo\xe9;Roux;06 01 02 03 04;=cmd()\r\n");
+    file.extend_from_slice(b"yann@example.fr;Yann\x07;Le Gall;;\r\n");
+    file.extend_from_slice(b"xavier@example.fr;Xavier;;;\r\n");
+    file.extend_from_slice(b"william@example.fr;William;;;\r\n");
+    let path = site.join("adherents.csv");
+    std::fs::write(&path, &file).unwrap();
+    let path = path.to_str().unwrap();
+
+    let unmapped = estrade(&["people", "import", path, "--root", root]);
+    assert!(!unmapped.status.success());
+    assert!(
+        text(&unmapped.stderr)
+            .contains("no column holds the email address: name it with --map 'HEADER=email'"),
+        "{}",
+        text(&unmapped.stderr)
+    );
+    let map = ["--map", "Contact=email", "--map", "Remarque=ignore"];
+    let no_consent = estrade(&[&["people", "import", path, "--root", root][..], &map].concat());
+    assert!(
+        text(&no_consent.stderr).contains("say --opt-in yes"),
+        "{}",
+        text(&no_consent.stderr)
+    );
+
+    // An import cut off after its first person: the same command goes on.
+    let started: Timestamp = "2026-11-20T08:00:00Z".parse().unwrap();
+    let progress = site.join(format!(
+        ".estrade/imports/{}-embedded.json",
+        sha256_hex(&file)
+    ));
+    std::fs::create_dir_all(progress.parent().unwrap()).unwrap();
+    std::fs::write(
+        &progress,
+        format!(r#"{{"started_at":"{started}","people_written":1}}"#),
+    )
+    .unwrap();
+    let args = [
+        &[
+            "people",
+            "import",
+            path,
+            "--root",
+            root,
+            "--opt-in",
+            "yes",
+            "--yes",
+            "--source",
+            "adherents 2026",
+        ][..],
+        &map,
+    ]
+    .concat();
+    let import = estrade(&args);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let stdout = text(&import.stdout);
+    for expected in [
+        "4 row(s), read as Windows-1252 (it is not UTF-8), separated by semicolons, 3 people\n",
+        "  Contact -> email\n  Prénom -> first_name\n  Nom -> last_name\n  Téléphone -> phone\n",
+        "  line 3: Prénom: holds control characters\n",
+        "resuming the import begun 2026-11-20T08:00:00Z: 1 of 3 people were written then\n",
+        "imported: 2 new, 0 updated, 0 unchanged (and 1 written before the resumption)\n",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in\n{stdout}");
+    }
+    assert!(
+        !progress.exists(),
+        "a finished import leaves no progress note"
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(site.join(".estrade/serve.sqlite")).unwrap();
+        assert!(
+            store.supporter("zoe@example.fr").await.unwrap().is_none(),
+            "the first person was taken as written before"
+        );
+        let xavier = store.supporter("xavier@example.fr").await.unwrap().unwrap();
+        assert_eq!(xavier.status, EmailStatus::Confirmed);
+        let consents = store.consents("xavier@example.fr").await.unwrap();
+        assert_eq!(consents[0].at, started, "a resumed import keeps its date");
+        assert_eq!(consents[0].page, "adherents 2026");
+        assert!(store.supporter("yann@example.fr").await.unwrap().is_none());
     });
 }

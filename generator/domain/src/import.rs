@@ -305,6 +305,15 @@ impl Mapping {
         let mut full = None;
         let (mut phone, mut mobile, mut work) = (None, None, None);
         let mut address = PostalAddress::default();
+        // National numbers are read in the row's country when it names one.
+        let row_country = self
+            .targets
+            .iter()
+            .position(|t| *t == Target::Country)
+            .and_then(|column| cells.get(column))
+            .map(|cell| cell.trim().to_ascii_uppercase())
+            .filter(|code| code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()));
+        let country = row_country.as_deref().unwrap_or(country);
         for ((cell, target), header) in cells.iter().zip(&self.targets).zip(&self.headers) {
             if *target == Target::Ignore {
                 continue;
