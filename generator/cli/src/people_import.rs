@@ -332,10 +332,19 @@ impl KindText for csv::Error {
     }
 }
 
-/// What the import did, person by person.
+/// What the import did to one person (the merged record itself is not
+/// kept: a large file would hold every supporter in memory twice).
+struct Done {
+    lines: Vec<u64>,
+    email: String,
+    outcome: Outcome,
+    conflicts: Vec<&'static str>,
+    kept_out: bool,
+}
+
+/// What the import did, person by person, in file order.
 struct Tally {
-    /// By person, in file order: lines, address and what was done.
-    done: Vec<(Vec<u64>, String, Absorbed)>,
+    done: Vec<Done>,
 }
 
 async fn absorb_all<S: Store>(
@@ -368,7 +377,19 @@ async fn absorb_all<S: Store>(
             }
         }
         for (person, absorbed) in batch.iter().zip(absorbed) {
-            done.push((person.lines.clone(), person.email.clone(), absorbed));
+            let Absorbed {
+                outcome,
+                conflicts,
+                kept_out,
+                ..
+            } = absorbed;
+            done.push(Done {
+                lines: person.lines.clone(),
+                email: person.email.clone(),
+                outcome,
+                conflicts,
+                kept_out,
+            });
         }
     }
     Ok(Tally { done })
@@ -428,7 +449,7 @@ fn describe_outcome(tally: &Tally, options: &ImportOptions<'_>, skip: usize) -> 
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut conflicts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut kept_out = 0;
-    for (_, _, absorbed) in &tally.done {
+    for absorbed in &tally.done {
         let name = match absorbed.outcome {
             Outcome::Created => "created",
             Outcome::Updated => "updated",
@@ -507,7 +528,14 @@ fn report_csv(bad: &[BadRow], tally: &Tally) -> String {
             )
         })
         .collect();
-    for (lines, email, absorbed) in &tally.done {
+    for Done {
+        lines,
+        email,
+        outcome,
+        conflicts,
+        kept_out,
+    } in &tally.done
+    {
         let line = lines.first().copied().unwrap_or(0);
         let lines_text = || {
             lines
@@ -516,19 +544,19 @@ fn report_csv(bad: &[BadRow], tally: &Tally) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        if let Outcome::Forgotten(at) = absorbed.outcome {
+        if let Outcome::Forgotten(at) = outcome {
             rows.push((line, email.clone(), "refused", format!("erased on {at}")));
             continue;
         }
-        if !absorbed.conflicts.is_empty() {
+        if !conflicts.is_empty() {
             rows.push((
                 line,
                 email.clone(),
                 "conflict",
-                format!("{} (lines {})", absorbed.conflicts.join(" "), lines_text()),
+                format!("{} (lines {})", conflicts.join(" "), lines_text()),
             ));
         }
-        if absorbed.kept_out {
+        if *kept_out {
             rows.push((
                 line,
                 email.clone(),

@@ -39,9 +39,10 @@ pub enum Target {
     Postcode,
     /// A two-letter ISO 3166 code.
     Country,
-    /// Labels, separated by commas (NationBuilder's `tag_list`).
+    /// Labels, separated by commas (NationBuilder's `tag_list`) or
+    /// semicolons (Estrade's export).
     Tags,
-    /// Declared interests (topics), separated by commas.
+    /// Declared interests (topics), separated as tags are.
     Interests,
     CreatedAt,
     Volunteer,
@@ -331,6 +332,15 @@ impl Mapping {
                 Err(_) => Err("holds control characters".to_owned()),
             };
             match target {
+                // Several lines in one cell (as Estrade's export writes them).
+                Target::AddressLine if value.contains('\n') => {
+                    for part in value.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                        match validate::text(part, 200, false) {
+                            Ok(line) => address.lines.push(line),
+                            Err(_) => problem(format!("the line `{}` is not one", shown(part))),
+                        }
+                    }
+                }
                 Target::Email => match validate::email(value) {
                     Some(email) => person.email = email,
                     None => problem(format!("`{}` is not an email address", shown(value))),
@@ -392,7 +402,8 @@ impl Mapping {
                     }
                 }
                 Target::Tags | Target::Interests => {
-                    for label in value.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+                    let labels = value.split([',', ';']).map(str::trim);
+                    for label in labels.filter(|l| !l.is_empty()) {
                         match validate::text(label, 100, false) {
                             Ok(label) if *target == Target::Tags => {
                                 person.tags.insert(label);
@@ -838,5 +849,305 @@ pub fn absorb(stored: Option<Supporter>, person: &Person, run: &ImportRun) -> Ab
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn run(prefer: Prefer) -> ImportRun {
+        ImportRun {
+            source: "export.csv".into(),
+            file_sha256: "00".repeat(32),
+            build: "test".into(),
+            prefer,
+            default_opt_in: false,
+            at: at("2026-12-01T12:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn nationbuilder_headers_are_known_and_others_listed() {
+        let mapping = Mapping::from_headers(
+            &headers(&[
+                "nationbuilder_id",
+                "email",
+                "First Name",
+                "Prénom usuel",
+                "mobile_number",
+                "primary_address1",
+                "primary_address2",
+                "tag_list",
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            mapping.targets,
+            [
+                Target::Id("nationbuilder".into()),
+                Target::Email,
+                Target::FirstName,
+                Target::Ignore,
+                Target::Mobile,
+                Target::AddressLine,
+                Target::AddressLine,
+                Target::Tags,
+            ]
+        );
+        assert_eq!(mapping.unknown, ["Prénom usuel"]);
+        assert_eq!(guess("E-mail"), Some(Target::Email));
+        assert_eq!(guess("\u{feff}Code postal"), Some(Target::Postcode));
+    }
+
+    #[test]
+    fn a_mapping_needs_one_email_column_and_known_headers() {
+        let refused = Mapping::from_headers(&headers(&["Contact", "Nom"]), &[]);
+        assert!(refused.unwrap_err().contains("--map 'HEADER=email'"));
+        let twice = Mapping::from_headers(&headers(&["email", "Courriel"]), &[]);
+        assert!(twice.unwrap_err().contains("two columns go to `email`"));
+        let missing =
+            Mapping::from_headers(&headers(&["email"]), &[("Adhérent".into(), Target::Tags)]);
+        assert!(missing.unwrap_err().contains("`Adhérent`"));
+        let mapped = Mapping::from_headers(
+            &headers(&["Contact", "Adherent"]),
+            &[
+                ("contact".into(), Target::Email),
+                ("Adhérent".into(), Target::parse("id:party").unwrap()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(mapped.targets, [Target::Email, Target::Id("party".into())]);
+        assert!(Target::parse("id:").is_err());
+        assert!(Target::parse("id:a b").is_err());
+        assert!(
+            Target::parse("birthday")
+                .unwrap_err()
+                .contains("not a field")
+        );
+        for name in ["email", "name", "work_phone", "ignore", "id:van"] {
+            assert_eq!(Target::parse(name).unwrap().name(), name);
+        }
+    }
+
+    fn mapping() -> Mapping {
+        Mapping::from_headers(
+            &headers(&[
+                "email",
+                "first_name",
+                "middle_name",
+                "last_name",
+                "phone_number",
+                "mobile_number",
+                "work_phone_number",
+                "email_opt_in",
+                "primary_country_code",
+                "tag_list",
+                "created_at",
+                "name",
+            ]),
+            &[],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_row_is_read_whole() {
+        let cells = [
+            " Jean.Dupont@Example.FR ",
+            "Jean",
+            "Marie",
+            "Dupont",
+            "03 27 12 34 56",
+            "0612345678",
+            "+32 2 123 45 67",
+            "oui",
+            "be",
+            "élus, porte-à-porte;  ",
+            "2020-02-03",
+            "",
+        ];
+        let person = mapping().person(&cells, 4, "FR").unwrap();
+        assert_eq!(person.lines, [4]);
+        assert_eq!(person.email, "jean.dupont@example.fr");
+        assert_eq!(person.first_name.as_deref(), Some("Jean Marie"));
+        // Read in the row's country (Belgium): not taken for a French
+        // number, kept as written.
+        assert_eq!(person.phone.as_deref(), Some("0612345678"));
+        assert!(person.other_phones.contains("03 27 12 34 56"));
+        assert!(person.other_phones.contains("+3221234567"));
+        assert_eq!(person.other_phones.len(), 2);
+        assert_eq!(person.email_opt_in, Some(true));
+        assert_eq!(person.country.as_deref(), Some("BE"));
+        assert_eq!(
+            person.tags,
+            ["porte-à-porte".to_owned(), "élus".to_owned()].into()
+        );
+        assert_eq!(person.created_at, Some(at("2020-02-03T00:00:00Z")));
+    }
+
+    #[test]
+    fn every_problem_of_a_row_is_told() {
+        let mut cells = [""; 12];
+        cells[0] = "not-an-address";
+        cells[1] = "Ann\u{7}";
+        cells[5] = "call me";
+        cells[7] = "maybe";
+        cells[8] = "France";
+        cells[10] = "1850-01-01";
+        let problems = mapping().person(&cells, 9, "FR").unwrap_err();
+        assert_eq!(problems.len(), 6, "{problems:?}");
+        assert!(problems[0].starts_with("email: `not-an-address`"));
+        assert!(problems[1].contains("control characters"));
+        assert!(problems.iter().any(|p| p.starts_with("created_at:")));
+        let short = mapping().person(&["a@example.fr"], 2, "FR").unwrap_err();
+        assert!(short[0].contains("1 cells where the header has 12 columns"));
+        let empty = mapping().person(&[""; 12], 3, "FR").unwrap_err();
+        assert_eq!(empty, ["no email address"]);
+    }
+
+    #[test]
+    fn a_full_name_is_split_when_nothing_else_names_them() {
+        let mut cells = [""; 12];
+        cells[0] = "a@example.fr";
+        cells[11] = "Marie Claire Dubois";
+        let person = mapping().person(&cells, 2, "FR").unwrap();
+        assert_eq!(person.first_name.as_deref(), Some("Marie Claire"));
+        assert_eq!(person.last_name.as_deref(), Some("Dubois"));
+    }
+
+    #[test]
+    fn later_rows_of_an_address_fill_and_replace() {
+        let mut first = Person {
+            lines: vec![2],
+            email: "a@example.fr".into(),
+            first_name: Some("Ann".into()),
+            phone: Some("+33611111111".into()),
+            tags: ["a".to_owned()].into(),
+            created_at: Some(at("2020-01-01T00:00:00Z")),
+            ..Person::default()
+        };
+        first.merge_later(Person {
+            lines: vec![9],
+            email: "a@example.fr".into(),
+            last_name: Some("Lee".into()),
+            phone: Some("+33622222222".into()),
+            tags: ["b".to_owned()].into(),
+            created_at: Some(at("2021-01-01T00:00:00Z")),
+            email_opt_in: Some(true),
+            ..Person::default()
+        });
+        assert_eq!(first.lines, [2, 9]);
+        assert_eq!(first.first_name.as_deref(), Some("Ann"));
+        assert_eq!(first.last_name.as_deref(), Some("Lee"));
+        assert_eq!(first.phone.as_deref(), Some("+33622222222"));
+        assert_eq!(first.other_phones, ["+33611111111".to_owned()].into());
+        assert_eq!(first.tags.len(), 2);
+        assert_eq!(first.created_at, Some(at("2020-01-01T00:00:00Z")));
+        assert_eq!(first.email_opt_in, Some(true));
+    }
+
+    fn held(status: EmailStatus) -> Supporter {
+        let mut supporter = Supporter::new(
+            crate::supporter::SupporterUpdate {
+                email: "a@example.fr".into(),
+                first_name: Some("Anne".into()),
+                phone: Some("+33611111111".into()),
+                ..Default::default()
+            },
+            status,
+            at("2025-06-01T00:00:00Z"),
+        );
+        supporter.tags = ["form".to_owned()].into();
+        supporter
+    }
+
+    fn file_person() -> Person {
+        Person {
+            lines: vec![2],
+            email: "a@example.fr".into(),
+            first_name: Some("Ann".into()),
+            last_name: Some("Lee".into()),
+            phone: Some("+33622222222".into()),
+            tags: ["file".to_owned()].into(),
+            created_at: Some(at("2019-01-01T00:00:00Z")),
+            email_opt_in: Some(true),
+            sms_opt_in: Some(true),
+            ..Person::default()
+        }
+    }
+
+    #[test]
+    fn a_pending_supporter_opted_in_by_the_file_is_confirmed() {
+        let absorbed = absorb(
+            Some(held(EmailStatus::Pending)),
+            &file_person(),
+            &run(Prefer::Store),
+        );
+        assert_eq!(absorbed.outcome, Outcome::Updated);
+        let merged = absorbed.supporter.unwrap();
+        assert_eq!(merged.status, EmailStatus::Confirmed);
+        assert_eq!(merged.expires_at, None);
+        assert_eq!(merged.first_name.as_deref(), Some("Anne"));
+        assert_eq!(merged.last_name.as_deref(), Some("Lee"));
+        assert_eq!(merged.phone.as_deref(), Some("+33611111111"));
+        assert_eq!(merged.other_phones, ["+33622222222".to_owned()].into());
+        assert!(
+            !merged.sms,
+            "the file's consent to texts was for its own number"
+        );
+        assert_eq!(merged.tags, ["file".to_owned(), "form".to_owned()].into());
+        assert_eq!(merged.created_at, at("2019-01-01T00:00:00Z"));
+        assert_eq!(absorbed.conflicts, ["first_name", "phone"]);
+        assert_eq!(absorbed.consents.len(), 1);
+        assert_eq!(absorbed.consents[0].action, ConsentAction::Imported);
+        assert_eq!(absorbed.consents[0].page, "export.csv");
+    }
+
+    #[test]
+    fn the_file_may_win_and_an_unsubscribed_supporter_stays_so() {
+        let absorbed = absorb(
+            Some(held(EmailStatus::Unsubscribed)),
+            &file_person(),
+            &run(Prefer::File),
+        );
+        let merged = absorbed.supporter.unwrap();
+        assert_eq!(merged.status, EmailStatus::Unsubscribed);
+        assert!(absorbed.kept_out);
+        assert!(absorbed.consents.iter().all(|c| c.channel == Channel::Sms));
+        assert_eq!(merged.first_name.as_deref(), Some("Ann"));
+        assert_eq!(merged.phone.as_deref(), Some("+33622222222"));
+        assert_eq!(merged.other_phones, ["+33611111111".to_owned()].into());
+        assert!(
+            merged.sms,
+            "the number the file opted in is the one held now"
+        );
+    }
+
+    #[test]
+    fn what_is_known_already_changes_nothing() {
+        let first = absorb(None, &file_person(), &run(Prefer::Store));
+        assert_eq!(first.outcome, Outcome::Created);
+        let stored = first.supporter.unwrap();
+        assert_eq!(stored.status, EmailStatus::Confirmed);
+        assert_eq!(first.consents.len(), 2);
+        let again = absorb(Some(stored), &file_person(), &run(Prefer::Store));
+        assert_eq!(again.outcome, Outcome::Unchanged);
+        assert!(again.supporter.is_none() && again.consents.is_empty());
+
+        let mut silent = file_person();
+        silent.email_opt_in = None;
+        let kept = absorb(None, &silent, &run(Prefer::Store));
+        assert_eq!(kept.supporter.unwrap().status, EmailStatus::Unsubscribed);
+        assert!(kept.consents.iter().all(|c| c.channel == Channel::Sms));
     }
 }
