@@ -320,6 +320,12 @@ impl Mapping {
                 continue;
             }
             let value = cell.trim();
+            // A spreadsheet-safe export (Estrade's among them) puts `'`
+            // before a cell a spreadsheet would run as a formula.
+            let value = match value.strip_prefix('\'') {
+                Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+                _ => value,
+            };
             if value.is_empty() {
                 continue;
             }
