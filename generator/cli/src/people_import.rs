@@ -71,7 +71,9 @@ pub fn import(store: &StoreArgs, options: &ImportOptions<'_>) -> Result<(), Stri
     // The settings are checked as every command does: a wrong --root
     // is caught before a store is made in it.
     store.config()?;
-    let default_opt_in = match (options.opt_in, parsed.mapping.has(&Target::EmailOptIn)) {
+    let says_opt_in =
+        parsed.mapping.has(&Target::EmailOptIn) || parsed.mapping.has(&Target::EmailStatus);
+    let default_opt_in = match (options.opt_in, says_opt_in) {
         (Some(yes), _) => yes,
         (None, true) => false,
         (None, false) => {

@@ -8,6 +8,8 @@ use jiff::Timestamp;
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod moto;
+
 fn estrade(args: &[&str]) -> Output {
     // A table named in the environment would take the place of serve's
     // store; the DynamoDB test names its own with --table.
@@ -206,29 +208,12 @@ fn an_email_without_an_audience_is_not_a_broadcast() {
     );
 }
 
-const HOW_TO_START_MOTO: &str = "this test needs the moto emulator: run `tests/run`, which \
-starts it, or start `.venv/bin/moto_server -H 127.0.0.1 -p 5005` and set \
-AWS_ENDPOINT_URL=http://127.0.0.1:5005 AWS_REGION=eu-west-3 AWS_ACCESS_KEY_ID=test \
-AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true";
-
-/// A new table on moto holding PEOPLE; fails, saying how to start moto,
-/// when it does not answer.
+/// A new table on moto holding PEOPLE.
 fn dynamo_table() -> String {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .unwrap_or_else(|_| panic!("AWS_ENDPOINT_URL is not set; {HOW_TO_START_MOTO}"));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let table = format!("estrade-cli-audience-{nanos}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let client = aws_sdk_dynamodb::Client::new(&config);
-        estrade_aws::create_table(&client, &table)
-            .await
-            .unwrap_or_else(|e| panic!("moto at {endpoint}: {e}; {HOW_TO_START_MOTO}"));
-        let store = estrade_aws::DynamoStore::new(client, table.clone());
+        let table = moto::new_table("audience").await;
+        let store = moto::store(&table).await;
         let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
         for (email, name, postcode, interest, status) in PEOPLE {
             let update = SupporterUpdate {
@@ -243,8 +228,8 @@ fn dynamo_table() -> String {
                 .await
                 .unwrap();
         }
-    });
-    table
+        table
+    })
 }
 
 #[test]
@@ -306,9 +291,7 @@ fn audience_and_send_read_and_queue_in_a_dynamodb_table() {
     let stored = |table: &str| {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
-            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            let store =
-                estrade_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+            let store = moto::store(table).await;
             store.broadcast("lettre-ecologie").await.unwrap().unwrap()
         })
     };

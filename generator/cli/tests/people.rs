@@ -13,6 +13,8 @@ use jiff::Timestamp;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod moto;
+
 fn estrade(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_estrade"))
         .args(args)
@@ -590,6 +592,54 @@ fn import_reports_first_then_merges_without_loss() {
         csv.contains(",adherent;porte-a-porte,external:PARTY-0042;nationbuilder:101,"),
         "{csv}"
     );
+
+    // The export moves to another campaign: what the CSV carries reads
+    // back the same.
+    let (_other_dir, other) = campaign();
+    let exported = other.join("export.csv");
+    std::fs::write(&exported, &csv).unwrap();
+    let moved = estrade(&[
+        "people",
+        "import",
+        exported.to_str().unwrap(),
+        "--root",
+        other.to_str().unwrap(),
+        "--yes",
+    ]);
+    assert!(moved.status.success(), "{}", text(&moved.stderr));
+    let moved = text(&moved.stdout);
+    assert!(
+        moved.contains("imported: 3 new, 0 updated, 0 unchanged\n"),
+        "{moved}"
+    );
+    runtime.block_on(async {
+        let here = SqliteStore::open(site.join(".estrade/serve.sqlite")).unwrap();
+        let there = SqliteStore::open(other.join(".estrade/serve.sqlite")).unwrap();
+        for email in [
+            "aicha.benali@example.fr",
+            "jean.dupont@example.fr",
+            "lea.martin@example.fr",
+        ] {
+            let before = here.supporter(email).await.unwrap().unwrap();
+            let after = there.supporter(email).await.unwrap().unwrap();
+            assert_eq!(
+                after.status, before.status,
+                "the email status of {email} moves with it"
+            );
+            assert_eq!(after.first_name, before.first_name);
+            assert_eq!(after.last_name, before.last_name);
+            assert_eq!(after.phone, before.phone);
+            assert_eq!(after.sms, before.sms);
+            assert_eq!(after.postcode, before.postcode);
+            assert_eq!(after.address, before.address);
+            assert_eq!(after.interests, before.interests);
+            assert_eq!(after.tags, before.tags);
+            assert_eq!(after.other_phones, before.other_phones);
+            assert_eq!(after.external_ids, before.external_ids);
+            assert_eq!(after.volunteer, before.volunteer);
+            assert_eq!(after.created_at, before.created_at);
+        }
+    });
 }
 
 #[test]
@@ -681,4 +731,91 @@ fn import_maps_by_hand_reads_spreadsheets_and_resumes() {
         assert_eq!(consents[0].page, "adherents 2026");
         assert!(store.supporter("yann@example.fr").await.unwrap().is_none());
     });
+}
+
+#[test]
+fn import_into_a_dynamodb_table_in_batches() {
+    let (_dir, site) = campaign();
+    let root = site.to_str().unwrap();
+    let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let table = runtime.block_on(async {
+        let table = moto::new_table("import").await;
+        let update = SupporterUpdate {
+            email: "jean.dupont@example.fr".into(),
+            first_name: Some("Jean-Pierre".into()),
+            ..Default::default()
+        };
+        moto::store(&table)
+            .await
+            .upsert_supporter(update, EmailStatus::Confirmed, Vec::new(), at)
+            .await
+            .unwrap();
+        table
+    });
+    let in_table = |args: &[&str]| estrade(&[args, &["--root", root, "--table", &table]].concat());
+    let forget = in_table(&["people", "forget", "erased@example.fr", "--yes"]);
+    assert!(forget.status.success(), "{}", text(&forget.stderr));
+
+    let dry = in_table(&["people", "import", NATIONBUILDER]);
+    assert!(!dry.status.success(), "a dry run says nothing was imported");
+    let report = text(&dry.stdout);
+    assert!(
+        report.contains("dry run, an import would give: 2 new, 1 updated, 0 unchanged\n"),
+        "{report}"
+    );
+    assert!(report.contains("refused: 1 erased address(es)"), "{report}");
+
+    let import = in_table(&["people", "import", NATIONBUILDER, "--yes"]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let stdout = text(&import.stdout);
+    assert!(
+        stdout.contains("imported: 2 new, 1 updated, 0 unchanged\n"),
+        "{stdout}"
+    );
+    let progress = site.join(format!(
+        ".estrade/imports/{}-table-{table}.json",
+        sha256_hex(&std::fs::read(NATIONBUILDER).unwrap())
+    ));
+    assert!(
+        !progress.exists(),
+        "a finished import leaves no progress note"
+    );
+    runtime.block_on(async {
+        let store = moto::store(&table).await;
+        let aicha = store
+            .supporter("aicha.benali@example.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(aicha.external_ids["nationbuilder"], "101");
+        assert_eq!(
+            aicha.address.unwrap().lines,
+            ["12 rue des Glycines", "Bât. B"]
+        );
+        let consents = store.consents("aicha.benali@example.fr").await.unwrap();
+        assert_eq!(consents[0].action, ConsentAction::Imported);
+        let jean = store
+            .supporter("jean.dupont@example.fr")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(jean.first_name.as_deref(), Some("Jean-Pierre"));
+        assert_eq!(jean.last_name.as_deref(), Some("Dupont"));
+        assert!(
+            store
+                .supporter("erased@example.fr")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+
+    let again = in_table(&["people", "import", NATIONBUILDER, "--yes"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("imported: 0 new, 0 updated, 3 unchanged\n"),
+        "{}",
+        text(&again.stdout)
+    );
 }

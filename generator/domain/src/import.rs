@@ -30,7 +30,12 @@ pub enum Target {
     /// The number text messages go to.
     Mobile,
     WorkPhone,
+    /// More numbers, separated by semicolons (Estrade's export).
+    OtherPhones,
     EmailOptIn,
+    /// Estrade's email status (`confirmed`, `pending`, `unsubscribed`,
+    /// `bounced`, `complained`): only `confirmed` opts in.
+    EmailStatus,
     MobileOptIn,
     /// A street line; several columns make several lines, in file order.
     AddressLine,
@@ -48,6 +53,8 @@ pub enum Target {
     Volunteer,
     /// The person's id in another system, named.
     Id(String),
+    /// Ids as `system:id`, separated by semicolons (Estrade's export).
+    Ids,
     Ignore,
 }
 
@@ -63,7 +70,9 @@ impl Target {
             Target::Phone => "phone",
             Target::Mobile => "mobile",
             Target::WorkPhone => "work_phone",
+            Target::OtherPhones => "other_phones",
             Target::EmailOptIn => "email_opt_in",
+            Target::EmailStatus => "email_status",
             Target::MobileOptIn => "mobile_opt_in",
             Target::AddressLine => "address",
             Target::City => "city",
@@ -75,6 +84,7 @@ impl Target {
             Target::CreatedAt => "created_at",
             Target::Volunteer => "volunteer",
             Target::Id(system) => return format!("id:{system}"),
+            Target::Ids => "ids",
             Target::Ignore => "ignore",
         };
         name.to_owned()
@@ -83,12 +93,7 @@ impl Target {
     /// The target named `name` ([`Target::name`]).
     pub fn parse(name: &str) -> Result<Target, String> {
         if let Some(system) = name.strip_prefix("id:") {
-            let valid = !system.is_empty()
-                && system.len() <= 40
-                && system
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-            return if valid {
+            return if is_system(system) {
                 Ok(Target::Id(system.to_owned()))
             } else {
                 Err(format!(
@@ -105,7 +110,9 @@ impl Target {
             Target::Phone,
             Target::Mobile,
             Target::WorkPhone,
+            Target::OtherPhones,
             Target::EmailOptIn,
+            Target::EmailStatus,
             Target::MobileOptIn,
             Target::AddressLine,
             Target::City,
@@ -116,13 +123,15 @@ impl Target {
             Target::Interests,
             Target::CreatedAt,
             Target::Volunteer,
+            Target::Ids,
             Target::Ignore,
         ];
         all.into_iter().find(|t| t.name() == name).ok_or_else(|| {
             format!(
                 "`{name}` is not a field: email, first_name, middle_name, last_name, name, \
-                 phone, mobile, work_phone, email_opt_in, mobile_opt_in, address, city, region, \
-                 postcode, country, tags, interests, created_at, volunteer, id:SYSTEM or ignore"
+                 phone, mobile, work_phone, other_phones, email_opt_in, email_status, \
+                 mobile_opt_in, address, city, region, postcode, country, tags, interests, \
+                 created_at, volunteer, id:SYSTEM, ids or ignore"
             )
         })
     }
@@ -131,7 +140,12 @@ impl Target {
     fn repeats(&self) -> bool {
         matches!(
             self,
-            Target::AddressLine | Target::Tags | Target::Interests | Target::Ignore
+            Target::AddressLine
+                | Target::OtherPhones
+                | Target::Tags
+                | Target::Interests
+                | Target::Ids
+                | Target::Ignore
         )
     }
 }
@@ -177,6 +191,7 @@ pub fn guess(header: &str) -> Option<Target> {
         "email_opt_in" | "email_optin" | "opt_in" | "newsletter" | "consentement_email" => {
             Target::EmailOptIn
         }
+        "status" | "email_status" | "statut" => Target::EmailStatus,
         "mobile_opt_in" | "sms_opt_in" | "sms" | "consentement_sms" => Target::MobileOptIn,
         "primary_address1"
         | "primary_address2"
@@ -207,6 +222,8 @@ pub fn guess(header: &str) -> Option<Target> {
         "is_volunteer" | "volunteer" | "benevole" => Target::Volunteer,
         "nationbuilder_id" => Target::Id("nationbuilder".to_owned()),
         "external_id" => Target::Id("external".to_owned()),
+        "external_ids" | "ids" => Target::Ids,
+        "other_phones" | "other_phone_numbers" | "autres_telephones" => Target::OtherPhones,
         "civicrm_id" => Target::Id("civicrm".to_owned()),
         "ngp_id" => Target::Id("ngp".to_owned()),
         "van_id" => Target::Id("van".to_owned()),
@@ -392,6 +409,18 @@ impl Mapping {
                         )),
                     }
                 }
+                Target::EmailStatus => match value.to_lowercase().as_str() {
+                    "confirmed" => person.email_opt_in = Some(true),
+                    // Never confirmed, or asked to stop: never emailed.
+                    "pending" | "unsubscribed" | "bounced" | "complained" => {
+                        person.email_opt_in = Some(false)
+                    }
+                    _ => problem(format!(
+                        "`{}` is not an email status (confirmed, pending, unsubscribed, \
+                         bounced, complained)",
+                        shown(value)
+                    )),
+                },
                 Target::Postcode => match text(12) {
                     Ok(text) => person.postcode = Some(text.to_uppercase()),
                     Err(why) => problem(why),
@@ -431,6 +460,33 @@ impl Mapping {
                         shown(value)
                     )),
                 },
+                Target::OtherPhones => {
+                    for written in value.split([';', ',']).map(str::trim) {
+                        match number(written, country) {
+                            Some(n) => {
+                                person.other_phones.insert(n);
+                            }
+                            None if written.is_empty() => {}
+                            None => problem(format!("`{}` is not a phone number", shown(written))),
+                        }
+                    }
+                }
+                Target::Ids => {
+                    for pair in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                        let id = pair.split_once(':').filter(|(system, id)| {
+                            is_system(system) && validate::text(id, 100, false).is_ok()
+                        });
+                        match id {
+                            Some((system, id)) => {
+                                person.external_ids.insert(system.to_owned(), id.to_owned());
+                            }
+                            None => problem(format!(
+                                "`{}` is not an id as SYSTEM:ID (nationbuilder:101)",
+                                shown(pair)
+                            )),
+                        }
+                    }
+                }
                 Target::Id(system) => match text(100) {
                     Ok(id) => {
                         person.external_ids.insert(system.clone(), id);
@@ -474,6 +530,15 @@ impl Mapping {
         }
         Ok(person)
     }
+}
+
+/// Whether `system` may name another system: letters, digits, - and _.
+fn is_system(system: &str) -> bool {
+    !system.is_empty()
+        && system.len() <= 40
+        && system
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// A value quoted in a problem, cut short.
@@ -1019,6 +1084,45 @@ mod tests {
         assert!(short[0].contains("1 cells where the header has 12 columns"));
         let empty = mapping().person(&[""; 12], 3, "FR").unwrap_err();
         assert_eq!(empty, ["no email address"]);
+    }
+
+    #[test]
+    fn an_estrade_email_status_opts_in_only_when_confirmed() {
+        let mapping = Mapping::from_headers(&headers(&["email", "status"]), &[]).unwrap();
+        assert_eq!(mapping.targets[1], Target::EmailStatus);
+        let read = |status: &str| mapping.person(&["a@example.fr", status], 2, "FR");
+        assert_eq!(read("confirmed").unwrap().email_opt_in, Some(true));
+        for never in ["pending", "Unsubscribed", "bounced", "complained"] {
+            assert_eq!(read(never).unwrap().email_opt_in, Some(false), "{never}");
+        }
+        let problems = read("subscribed").unwrap_err();
+        assert!(
+            problems[0].contains("is not an email status"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn other_phones_and_ids_are_read_as_the_export_writes_them() {
+        let mapping =
+            Mapping::from_headers(&headers(&["email", "other_phones", "external_ids"]), &[])
+                .unwrap();
+        let cells = [
+            "a@example.fr",
+            "+33327123456;03 20 00 00 00",
+            "external:PARTY-0042;nationbuilder:101",
+        ];
+        let person = mapping.person(&cells, 2, "FR").unwrap();
+        assert_eq!(
+            person.other_phones,
+            ["+33320000000".to_owned(), "+33327123456".to_owned()].into()
+        );
+        assert_eq!(person.external_ids["external"], "PARTY-0042");
+        assert_eq!(person.external_ids["nationbuilder"], "101");
+        let bad = mapping
+            .person(&["a@example.fr", "", "no system here"], 3, "FR")
+            .unwrap_err();
+        assert!(bad[0].contains("is not an id as SYSTEM:ID"), "{bad:?}");
     }
 
     #[test]
