@@ -645,6 +645,12 @@ impl Store for SqliteStore {
         self.read("outgoing", move |tx| queue::load(tx, &id)).await
     }
 
+    async fn queued_to(&self, email: &str) -> StoreResult<Vec<Outgoing>> {
+        let email = email.to_owned();
+        self.read("queued_to", move |tx| queue::addressed_to(tx, &email))
+            .await
+    }
+
     async fn members(
         &self,
         after: Option<String>,

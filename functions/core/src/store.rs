@@ -202,6 +202,10 @@ pub trait Store: Send + Sync + 'static {
     /// One item of the queue.
     fn outgoing(&self, id: &str) -> impl Future<Output = StoreResult<Option<Outgoing>>> + Send;
 
+    /// Every item of the queue addressed to `email`, in any state, by due
+    /// time (for a subject access request).
+    fn queued_to(&self, email: &str) -> impl Future<Output = StoreResult<Vec<Outgoing>>> + Send;
+
     /// Every supporter, a page of about `limit` at a time (the store may
     /// give fewer, even none, before the last page), starting where `after`
     /// says (`None`: at the beginning). In no promised order; a supporter

@@ -145,6 +145,10 @@ impl<S: Store> Store for Watched<S> {
         (self.before)("outgoing")?;
         self.inner.outgoing(id).await
     }
+    async fn queued_to(&self, email: &str) -> StoreResult<Vec<Outgoing>> {
+        (self.before)("queued_to")?;
+        self.inner.queued_to(email).await
+    }
     async fn members(
         &self,
         after: Option<String>,

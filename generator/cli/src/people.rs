@@ -26,7 +26,8 @@ pub struct PeopleArgs {
 #[derive(Subcommand)]
 enum Action {
     /// Everything held on the person with this address: their record,
-    /// their consent history, their registrations and their gifts.
+    /// their consent history, their registrations, the emails queued or
+    /// sent to them (and serve's outbox copies) and their gifts.
     Show {
         /// Their email address, as they would type it.
         email: String,
@@ -141,7 +142,7 @@ fn show(args: &PeopleArgs, email: &str, json: bool) -> Result<(), String> {
     let email = estrade_domain::validate::email(email.trim())
         .ok_or_else(|| format!("error: `{email}` is not an email address"))?;
     let runtime = runtime()?;
-    let record = match args.store.place() {
+    let mut record = match args.store.place() {
         Where::Local(file) => {
             let store = local_store(&file)?;
             runtime.block_on(record_of(&store, &email))
@@ -151,6 +152,23 @@ fn show(args: &PeopleArgs, email: &str, json: bool) -> Result<(), String> {
             record_of(&store, &email).await
         }),
     }?;
+    // The copies `estrade serve` wrote instead of sending (none on AWS).
+    if let Where::Local(_) = args.store.place() {
+        let outbox = crate::functions::DataDir::new(&args.store.root).outbox();
+        let copies: Vec<Value> = estrade_functions::outbox::list(&outbox)
+            .map_err(|e| format!("error: cannot read {}: {e}", outbox.display()))?
+            .into_iter()
+            .filter(|entry| entry.to.eq_ignore_ascii_case(&email))
+            .map(|entry| {
+                json!({
+                    "file": outbox.join(&entry.file_name),
+                    "date": entry.date,
+                    "subject": entry.subject,
+                })
+            })
+            .collect();
+        record["outbox"] = Value::Array(copies);
+    }
     if json {
         let text = serde_json::to_string_pretty(&record)
             .map_err(|e| format!("error: cannot write the record: {e}"))?;
@@ -206,11 +224,13 @@ pub async fn record_of<S: Store>(store: &S, email: &str) -> Result<Value, String
             None => break,
         }
     }
+    let emails = store.queued_to(email).await.map_err(failed)?;
     Ok(json!({
         "email": email,
         "supporter": supporter,
         "consents": consents,
         "rsvps": rsvps,
+        "emails": emails,
         "donor": donors,
         "gifts": gifts,
     }))
@@ -319,10 +339,40 @@ fn describe(email: &str, record: &Value) -> String {
             text(&donor["country"])
         ));
     }
-    out.push_str(
-        "not shown: emails queued for them (broadcasts, automation steps) and the \
-         outbox copies of `estrade serve`\n",
-    );
+    let emails = list("emails");
+    out.push_str(&format!("emails to them ({}):\n", emails.len()));
+    for e in &emails {
+        let from = match (&e["source"]["broadcast"], &e["source"]["automation"]) {
+            (Value::String(broadcast), _) => format!("broadcast {broadcast}"),
+            (_, Value::String(automation)) => {
+                format!(
+                    "automation {automation}, step {}",
+                    text(&e["source"]["step"])
+                )
+            }
+            _ => text(&e["source"]),
+        };
+        out.push_str(&format!(
+            "  {} {} ({from}): {}\n",
+            text(&e["due_at"]),
+            text(&e["template"]),
+            text(&e["state"])
+        ));
+    }
+    if let Some(copies) = record["outbox"].as_array() {
+        out.push_str(&format!(
+            "outbox copies written by `estrade serve` ({}):\n",
+            copies.len()
+        ));
+        for c in copies {
+            out.push_str(&format!(
+                "  {} {} ({})\n",
+                text(&c["date"]),
+                text(&c["subject"]),
+                text(&c["file"])
+            ));
+        }
+    }
     out
 }
 

@@ -7,6 +7,7 @@ use estrade_domain::supporter::{
     Channel, ConsentAction, ConsentRecord, EmailStatus, SupporterUpdate,
 };
 use estrade_functions::gifts::{Gift, GiftStatus};
+use estrade_functions::queue::{Outgoing, Source};
 use estrade_functions::sqlite::SqliteStore;
 use estrade_functions::store::Store;
 use jiff::Timestamp;
@@ -109,7 +110,41 @@ fn show_gives_a_persons_whole_record() {
             receipt: None,
         };
         store.record_gift(gift, 460_000).await.unwrap();
+        let letter = |email: &str| {
+            Outgoing::new(
+                format!("cast:lettre-novembre:{email}"),
+                email,
+                "lettre-novembre",
+                at,
+                Source::Broadcast {
+                    broadcast: "lettre-novembre".into(),
+                },
+                at,
+            )
+        };
+        store
+            .enqueue(vec![
+                letter("ines@example.org"),
+                letter("jules@example.org"),
+            ])
+            .await
+            .unwrap();
     });
+    // What `estrade serve` wrote instead of sending, to each.
+    let outbox = site.join(".estrade/outbox");
+    std::fs::create_dir_all(&outbox).unwrap();
+    for (file, to) in [
+        ("a.eml", "ines@example.org"),
+        ("b.eml", "jules@example.org"),
+    ] {
+        std::fs::write(
+            outbox.join(file),
+            format!(
+                "Date: Mon, 1 Nov 2026 10:00:00 +0000\r\nTo: <{to}>\r\nSubject: Bienvenue\r\n\r\nx\r\n"
+            ),
+        )
+        .unwrap();
+    }
     let root = site.to_str().unwrap();
 
     // Typed as people type it: the same person.
@@ -125,6 +160,8 @@ fn show_gives_a_persons_whole_record() {
         "registrations (1):\n  /agenda/reunion/ confirmed",
         "gifts (1):\n  2026-11-01T10:00:00Z 2000 cents eur counted (leg-000001)",
         "donor identity: Inès Roux, born 1970-05-06, 2 rue Basse, 59300 Valenciennes, FR",
+        "emails to them (1):\n  2026-11-01T10:00:00Z lettre-novembre (broadcast lettre-novembre): queued\n",
+        "outbox copies written by `estrade serve` (1):\n  Mon, 1 Nov 2026 10:00:00 +0000 Bienvenue (",
     ] {
         assert!(out.contains(wanted), "no `{wanted}` in:\n{out}");
     }
@@ -146,6 +183,14 @@ fn show_gives_a_persons_whole_record() {
     assert_eq!(record["consents"][0]["form"], "signup");
     assert_eq!(record["rsvps"].as_array().unwrap().len(), 1);
     assert_eq!(record["gifts"][0]["receipt"], "leg-000001");
+    assert_eq!(record["emails"][0]["template"], "lettre-novembre");
+    assert_eq!(record["emails"].as_array().unwrap().len(), 1);
+    assert!(
+        record["outbox"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("a.eml")
+    );
 
     let nobody = estrade(&["people", "show", "nobody@example.org", "--root", root]);
     assert!(text(&nobody.stdout).starts_with("nobody@example.org: no supporter record"));

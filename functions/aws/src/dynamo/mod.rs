@@ -462,6 +462,10 @@ impl Store for DynamoStore {
         self.queue_item(id).await
     }
 
+    async fn queued_to(&self, email: &str) -> StoreResult<Vec<Outgoing>> {
+        self.addressed_to(email).await
+    }
+
     async fn members(
         &self,
         after: Option<String>,

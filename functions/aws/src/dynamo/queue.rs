@@ -462,4 +462,44 @@ impl DynamoStore {
             .map_err(|err| store_error("GetItem (queue)", err))?;
         read.item.as_ref().map(outgoing_from).transpose()
     }
+
+    /// The queue items to `email`: a scan of the table filtered on the
+    /// address, as erasure finds them.
+    pub(super) async fn addressed_to(&self, email: &str) -> StoreResult<Vec<Outgoing>> {
+        const ATTRIBUTES: [&str; 9] = [
+            "id",
+            "email",
+            "template",
+            "due_ms",
+            "source",
+            "state",
+            "attempts",
+            "message_id",
+            "updated_at",
+        ];
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let mut expr = Expr::new();
+            let filter = format!(
+                "{} = {} AND {} = {}",
+                expr.name("email"),
+                expr.value("email", s(email)),
+                expr.name("kind"),
+                expr.value("outgoing", s("outgoing")),
+            );
+            let page = self
+                .scan_page("Scan (queued to)", expr, &filter, &ATTRIBUTES, after, 1_000)
+                .await?;
+            for item in &page.items {
+                found.push(outgoing_from(item)?);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        found.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
+        Ok(found)
+    }
 }

@@ -63,6 +63,21 @@ pub(super) async fn an_erased_address_leaves_nothing_but_its_hash<S: Store>(stor
         None,
         "nobody erased yet",
     );
+    let queued: Vec<String> = store
+        .queued_to(gone)
+        .await
+        .must("queued_to")
+        .into_iter()
+        .map(|item| item.id)
+        .collect();
+    same(
+        queued,
+        vec![
+            format!("erase-contract:a:{gone}"),
+            format!("erase-contract:b:{gone}"),
+        ],
+        "a subject access finds the emails queued to them, and only theirs",
+    );
 
     let capacities = BTreeMap::from([(event.to_owned(), Some(1))]);
     let erased = forget(store, gone, &capacities, minute(610))
@@ -94,6 +109,10 @@ pub(super) async fn an_erased_address_leaves_nothing_but_its_hash<S: Store>(stor
             .must("outgoing")
             .is_none(),
         "their queued emails are gone",
+    );
+    holds(
+        store.queued_to(gone).await.must("queued_to").is_empty(),
+        "nothing is queued to them any more",
     );
     let rsvps = store.rsvps(event).await.must("rsvps");
     same(rsvps.len(), 1, "only the neighbour's registration is left");

@@ -189,6 +189,16 @@ pub(super) fn stalled(tx: &Connection, now: Timestamp) -> Outcome<Vec<Outgoing>>
     Ok(stalled)
 }
 
+pub(super) fn addressed_to(tx: &Connection, email: &str) -> Outcome<Vec<Outgoing>> {
+    let rows = tx
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM outgoing WHERE email = ?1 ORDER BY due_at, id"
+        ))?
+        .query_map([email], read)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    collect(rows)
+}
+
 pub(super) fn load(tx: &Connection, id: &str) -> Outcome<Option<Outgoing>> {
     let row = tx
         .prepare_cached(&format!("SELECT {COLUMNS} FROM outgoing WHERE id = ?1"))?
