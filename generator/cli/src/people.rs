@@ -225,8 +225,10 @@ pub async fn record_of<S: Store>(store: &S, email: &str) -> Result<Value, String
         }
     }
     let emails = store.queued_to(email).await.map_err(failed)?;
+    let erased = store.forgotten(email).await.map_err(failed)?;
     Ok(json!({
         "email": email,
+        "erased_at": erased,
         "supporter": supporter,
         "consents": consents,
         "rsvps": rsvps,
@@ -293,6 +295,12 @@ fn describe(email: &str, record: &Value) -> String {
             }
         }
         _ => out.push_str(&format!("{email}: no supporter record\n")),
+    }
+    if let Value::String(at) = &record["erased_at"] {
+        out.push_str(&format!(
+            "erased on {at}: only a salted hash of the address is kept, so that no import \
+             brings them back\n"
+        ));
     }
     let consents: Vec<ConsentRecord> =
         serde_json::from_value(record["consents"].clone()).unwrap_or_default();

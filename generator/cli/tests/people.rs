@@ -356,7 +356,12 @@ fn forget_erases_everything_but_a_hash_and_asks_first() {
     assert!(!outbox.join("a.eml").exists(), "the outbox copy is gone");
     assert!(outbox.join("b.eml").exists(), "another person's copy stays");
     let shown = estrade(&["people", "show", "kim@example.org", "--root", root]);
-    assert!(text(&shown.stdout).starts_with("kim@example.org: no supporter record"));
+    let shown = text(&shown.stdout);
+    assert!(
+        shown.starts_with("kim@example.org: no supporter record\nerased on "),
+        "{shown}"
+    );
+    assert!(shown.contains("emails to them (0):"), "{shown}");
     runtime.block_on(async {
         let store = SqliteStore::open(&store_file).unwrap();
         assert!(store.forgotten("kim@example.org").await.unwrap().is_some());
