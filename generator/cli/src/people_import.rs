@@ -264,14 +264,29 @@ fn parse(bytes: &[u8], options: &ImportOptions<'_>) -> Result<Parsed, String> {
                     people.push(person);
                 }
             },
-            Err(problems) => bad.push(BadRow {
-                line,
-                email: email_column
-                    .and_then(|c| cells.get(c))
-                    .map(|cell| cell.trim().chars().take(100).collect())
-                    .unwrap_or_default(),
-                problems,
-            }),
+            Err(mut problems) => {
+                // A quote left open swallows the lines after it into one
+                // cell: say so, or the row count puzzles.
+                let spanned: usize = cells
+                    .iter()
+                    .map(|cell| cell.trim_end().matches('\n').count())
+                    .sum();
+                if spanned > 0 && cells.len() != mapping.targets.len() {
+                    problems.push(format!(
+                        "a quoted cell runs on to line {}: is a quote (\") left open on \
+                         line {line}?",
+                        line + spanned as u64
+                    ));
+                }
+                bad.push(BadRow {
+                    line,
+                    email: email_column
+                        .and_then(|c| cells.get(c))
+                        .map(|cell| cell.trim().chars().take(100).collect())
+                        .unwrap_or_default(),
+                    problems,
+                });
+            }
         }
     }
     Ok(Parsed {

@@ -869,3 +869,38 @@ fn import_into_a_dynamodb_table_in_batches() {
         text(&again.stdout)
     );
 }
+
+#[test]
+fn import_says_where_a_quote_is_left_open() {
+    let (_dir, site) = campaign();
+    let root = site.to_str().unwrap();
+    let path = site.join("open-quote.csv");
+    std::fs::write(
+        &path,
+        "email,first_name\r\nann@example.fr,Ann\r\n\"bob@example.fr,Bob\r\ncy@example.fr,Cy\r\n",
+    )
+    .unwrap();
+    let import = estrade(&[
+        "people",
+        "import",
+        path.to_str().unwrap(),
+        "--root",
+        root,
+        "--opt-in",
+        "yes",
+        "--yes",
+    ]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let stdout = text(&import.stdout);
+    assert!(
+        stdout.contains(
+            "  line 3: 1 cells where the header has 2 columns; a quoted cell runs on to line 4: \
+             is a quote (\") left open on line 3?\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("imported: 1 new, 0 updated, 0 unchanged\n"),
+        "{stdout}"
+    );
+}

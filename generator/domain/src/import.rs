@@ -276,6 +276,16 @@ impl Mapping {
                     Target::Ignore
                 }
             };
+            let same_name = headers
+                .iter()
+                .take(targets.len())
+                .any(|earlier| fold(earlier) == fold(header));
+            if same_name && !target.repeats() {
+                return Err(format!(
+                    "two columns are named `{header}`: rename one in the file (--map \
+                     cannot tell them apart)"
+                ));
+            }
             if !target.repeats() && targets.contains(&target) {
                 return Err(format!(
                     "two columns go to `{}` (the second is `{header}`): say which with \
@@ -1084,6 +1094,16 @@ mod tests {
         assert!(short[0].contains("1 cells where the header has 12 columns"));
         let empty = mapping().person(&[""; 12], 3, "FR").unwrap_err();
         assert_eq!(empty, ["no email address"]);
+    }
+
+    #[test]
+    fn two_columns_of_one_name_are_refused_plainly() {
+        let twice = Mapping::from_headers(&headers(&["Email", "email"]), &[]).unwrap_err();
+        assert!(twice.contains("two columns are named `email`"), "{twice}");
+        // Repeating fields may share a name (NationBuilder has none such,
+        // a spreadsheet may).
+        let lines = Mapping::from_headers(&headers(&["email", "address", "address"]), &[]);
+        assert!(lines.is_ok());
     }
 
     #[test]
