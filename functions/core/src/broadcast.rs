@@ -88,6 +88,7 @@ impl Tally<'_> {
             let facts = Facts {
                 status: member.status,
                 interests: &member.interests,
+                tags: &member.tags,
                 created_at: member.created_at,
                 point: location.map(|l| l.point),
                 postcode: member.postcode.as_deref(),

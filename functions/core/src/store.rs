@@ -53,6 +53,8 @@ pub struct Member {
     pub email: String,
     pub status: EmailStatus,
     pub interests: BTreeSet<String>,
+    /// Labels from an imported file ([`Supporter::tags`]).
+    pub tags: BTreeSet<String>,
     pub created_at: Timestamp,
     pub postcode: Option<String>,
     pub country: Option<String>,

@@ -904,3 +904,29 @@ fn import_says_where_a_quote_is_left_open() {
         "{stdout}"
     );
 }
+
+#[test]
+fn an_audience_reaches_the_members_a_file_tagged() {
+    let (_dir, site) = campaign();
+    let root = site.to_str().unwrap();
+    let import = estrade(&["people", "import", NATIONBUILDER, "--root", root, "--yes"]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    std::fs::write(
+        site.join("content/emails/lettre-adherents.md"),
+        "---\nsubject: \"Aux adhérents\"\naudience:\n  imported_tags: [adherent]\n---\n\n\
+         {hello}\n\nL'assemblée générale aura lieu samedi.\n",
+    )
+    .unwrap();
+    let out = estrade(&["audience", "lettre-adherents", "--root", root, "--list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("\n1 recipient(s) out of 4 supporter(s), resolved in "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nleft out: 2 outside the audience, 1 unsubscribed\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("\naicha.benali@example.fr\n"), "{stdout}");
+}

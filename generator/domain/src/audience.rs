@@ -3,6 +3,7 @@
 //! ```yaml
 //! audience:
 //!   tags: [ecologie, logement]          # any of these declared interests
+//!   imported_tags: [adherent]           # any of these labels of an imported file
 //!   within: { km: 100, of: Valenciennes }
 //! ```
 //!
@@ -34,6 +35,11 @@ pub struct Audience {
     /// Declared interests: a supporter with every one of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub all_tags: Vec<String>,
+    /// Labels an imported file gave (NationBuilder's tags, `estrade
+    /// people import`): a supporter with any of them. Not declared
+    /// anywhere, so not checked beyond their spelling.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imported_tags: Vec<String>,
     /// `confirmed` (what an empty list means) or `pending`, one or a list.
     /// Only statuses that may receive marketing email are accepted:
     /// `pending` only when the campaign does not ask for confirmation.
@@ -261,6 +267,15 @@ impl Audience {
                 problems.push(format!("audience: {e}"));
             }
         }
+        for tag in &self.imported_tags {
+            if tag.trim().is_empty() || tag.trim() != tag || tag.chars().any(char::is_control) {
+                problems.push(format!(
+                    "audience: imported_tags: `{}` is not a label as an import keeps them \
+                     (no spaces around it, no control characters)",
+                    tag.escape_debug()
+                ));
+            }
+        }
         for status in &self.status {
             if !status.can_receive_marketing(config.forms.double_opt_in) {
                 let why = if *status == EmailStatus::Pending {
@@ -344,6 +359,9 @@ impl Audience {
         }
         if !self.all_tags.is_empty() {
             parts.push(format!("all tags {}", self.all_tags.join(" and ")));
+        }
+        if !self.imported_tags.is_empty() {
+            parts.push(format!("imported tags {}", self.imported_tags.join(" or ")));
         }
         if let Some(since) = &self.signed_up_since {
             parts.push(format!("signed up since {since}"));

@@ -99,8 +99,8 @@ pub struct Supporter {
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub other_phones: BTreeSet<String>,
     /// Labels from an imported file (NationBuilder's tags), kept apart
-    /// from the interests the supporter declared (audiences' `tags` match
-    /// declared interests only).
+    /// from the interests the supporter declared (audiences reach them
+    /// with `imported_tags`, not `tags`).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub tags: BTreeSet<String>,
     /// The person's ids in other systems, by system (`nationbuilder`,

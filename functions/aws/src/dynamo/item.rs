@@ -186,6 +186,7 @@ pub(crate) fn member_from(item: &Item, now: Timestamp) -> StoreResult<Option<Mem
         email: read.text("email")?.to_owned(),
         status: EmailStatus::parse(status).ok_or_else(|| read.malformed("status"))?,
         interests: read.set("interests")?,
+        tags: read.set("tags")?,
         created_at: read.time("created_at")?,
         postcode: read.optional_text("postcode")?,
         country: read.optional_text("country")?,
@@ -193,10 +194,11 @@ pub(crate) fn member_from(item: &Item, now: Timestamp) -> StoreResult<Option<Mem
 }
 
 /// What [`member_from`] reads, and the expiry to leave out expired ones.
-pub(crate) const MEMBER_ATTRIBUTES: [&str; 7] = [
+pub(crate) const MEMBER_ATTRIBUTES: [&str; 8] = [
     "email",
     "status",
     "interests",
+    "tags",
     "created_at",
     "postcode",
     "country",

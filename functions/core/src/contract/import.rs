@@ -127,6 +127,24 @@ pub(super) async fn people_are_imported_and_merged<S: Store>(store: &S) {
         "external ids are kept",
     );
     same(created.tags, set(["adherent"]), "tags are kept");
+    let mut walked = None;
+    let mut after = None;
+    loop {
+        let page = store.members(after, 100, minute(900)).await.must("members");
+        if let Some(member) = page.items.into_iter().find(|m| m.email == new) {
+            walked = Some(member);
+            break;
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    same(
+        walked.map(|member| member.tags),
+        Some(set(["adherent"])),
+        "the walk audiences read carries the imported tags",
+    );
     let consents = store.consents(new).await.must("consents");
     same(
         consents

@@ -23,7 +23,7 @@ pub(super) fn members(
     now: Timestamp,
 ) -> Outcome<Page<Member>> {
     let mut statement = tx.prepare_cached(
-        "SELECT email, status, interests, created_at, postcode, country FROM supporters \
+        "SELECT email, status, interests, created_at, postcode, country, tags FROM supporters \
          WHERE email > ?1 AND (expires_at IS NULL OR expires_at > ?2) \
          ORDER BY email LIMIT ?3",
     )?;
@@ -41,7 +41,8 @@ pub(super) fn members(
             email: row.get(0)?,
             status: EmailStatus::parse(status)
                 .ok_or(Failure::Data("a stored status is unknown to this estrade"))?,
-            interests: interests_from(interests)?,
+            interests: set_from(interests)?,
+            tags: set_from(text(row, 6)?)?,
             created_at: time(created_at)?,
             postcode: row.get(4)?,
             country: row.get(5)?,
@@ -60,9 +61,9 @@ fn text<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> Outcome<&'r str> {
         .map_err(|_| Failure::Data("a stored text column holds something else"))
 }
 
-/// A stored JSON array of interests. The empty array, by far the most
-/// common value after a handful of interests, costs no parse.
-fn interests_from(text: &str) -> Outcome<BTreeSet<String>> {
+/// A stored JSON array of interests or tags. The empty array, by far the
+/// most common value after a handful of interests, costs no parse.
+fn set_from(text: &str) -> Outcome<BTreeSet<String>> {
     if text == "[]" {
         return Ok(BTreeSet::new());
     }

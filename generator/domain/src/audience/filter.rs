@@ -15,6 +15,8 @@ use std::collections::BTreeSet;
 pub struct Facts<'a> {
     pub status: EmailStatus,
     pub interests: &'a BTreeSet<String>,
+    /// Labels from an imported file.
+    pub tags: &'a BTreeSet<String>,
     pub created_at: Timestamp,
     /// Where the supporter lives, from their postcode ([`Location::of`]).
     pub point: Option<Point>,
@@ -62,6 +64,7 @@ impl<'a> Facts<'a> {
         Facts {
             status: supporter.status,
             interests: &supporter.interests,
+            tags: &supporter.tags,
             created_at: supporter.created_at,
             point: location.map(|l| l.point),
             postcode: supporter.postcode.as_deref(),
@@ -81,6 +84,7 @@ pub struct AudienceFilter {
     statuses: [bool; 5],
     any_tags: Vec<String>,
     all_tags: Vec<String>,
+    imported_tags: Vec<String>,
     since: Option<Timestamp>,
     attended: Option<EventChoice>,
     gave: bool,
@@ -141,6 +145,7 @@ impl AudienceFilter {
             statuses,
             any_tags: audience.tags,
             all_tags: audience.all_tags,
+            imported_tags: audience.imported_tags,
             since,
             attended: audience.attended,
             gave: audience.gave,
@@ -181,6 +186,11 @@ impl AudienceFilter {
             return false;
         }
         if !self.all_tags.iter().all(|t| facts.interests.contains(t)) {
+            return false;
+        }
+        if !self.imported_tags.is_empty()
+            && !self.imported_tags.iter().any(|t| facts.tags.contains(t))
+        {
             return false;
         }
         if self.since.is_some_and(|since| facts.created_at < since) {

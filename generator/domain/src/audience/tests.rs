@@ -40,6 +40,7 @@ fn at(text: &str) -> Timestamp {
 struct Person {
     status: EmailStatus,
     interests: BTreeSet<String>,
+    tags: BTreeSet<String>,
     created_at: Timestamp,
     postcode: Option<&'static str>,
     attended: Vec<String>,
@@ -51,6 +52,7 @@ impl Person {
         Person {
             status: EmailStatus::Confirmed,
             interests: interests.iter().map(|s| s.to_string()).collect(),
+            tags: BTreeSet::new(),
             created_at: at("2027-01-10T00:00:00Z"),
             postcode,
             attended: Vec::new(),
@@ -63,6 +65,7 @@ impl Person {
         Facts {
             status: self.status,
             interests: &self.interests,
+            tags: &self.tags,
             created_at: self.created_at,
             point: location.map(|l| l.point),
             postcode: self.postcode,
@@ -138,6 +141,28 @@ fn tags_status_and_activity_narrow_the_audience() {
     assert!(!gave.matches(&person.facts()));
     person.gave = true;
     assert!(gave.matches(&person.facts()));
+}
+
+#[test]
+fn imported_tags_match_the_labels_of_an_imported_file_only() {
+    let members = filter(serde_json::json!({ "imported_tags": ["adherent", "elus"] }));
+    let mut member = Person::new(None, &[]);
+    member.tags = ["adherent".to_owned(), "porte-a-porte".to_owned()].into();
+    assert!(members.matches(&member.facts()));
+    let declared = Person::new(None, &["adherent"]);
+    assert!(
+        !members.matches(&declared.facts()),
+        "an interest of the same name is not an imported label"
+    );
+    let both = filter(serde_json::json!({ "tags": ["ecologie"], "imported_tags": ["adherent"] }));
+    assert!(!both.matches(&member.facts()), "every key narrows");
+    member.interests.insert("ecologie".to_owned());
+    assert!(both.matches(&member.facts()));
+
+    let mut spaced = audience(serde_json::json!({ "imported_tags": [" adherent", ""] }));
+    let problems = spaced.resolve(&config(true), &[]);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("audience: imported_tags: ` adherent`"));
 }
 
 #[test]
@@ -311,11 +336,13 @@ fn a_million_supporters_match_as_a_naive_filter_says() {
             ),
         })
         .collect();
+    let no_tags = BTreeSet::new();
     let facts = |row: &Row| {
         let (postcode, location) = &located[row.place];
         Facts {
             status: row.status,
             interests: &tag_sets[row.tags],
+            tags: &no_tags,
             created_at: row.created_at,
             point: location.map(|l| Point {
                 lat: l.point.lat + row.jitter.0,

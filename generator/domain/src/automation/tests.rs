@@ -249,6 +249,7 @@ fn conditions_hold_on_a_supporters_facts() {
     let supporter = |postcode: &'static str| Facts {
         status: EmailStatus::Confirmed,
         interests: &interests,
+        tags: &interests,
         created_at: jiff::Timestamp::UNIX_EPOCH,
         point: Location::of(None, Some(postcode)).map(|l| l.point),
         postcode: Some(postcode),
