@@ -62,6 +62,9 @@ MD
 mkdir -p "$site/.estrade"
 store=$site/.estrade/serve.sqlite
 table=$(sed -n '/CREATE TABLE IF NOT EXISTS supporters/,/) STRICT;/p' "$REPO/functions/core/src/sqlite.rs")
+# The table as this estrade writes it, so the file says the same version.
+version=$(sed -n 's/^const SCHEMA_VERSION: i64 = \([0-9]*\);$/\1/p' "$REPO/functions/core/src/sqlite.rs")
+[ -n "$version" ] || { echo "no SCHEMA_VERSION in functions/core/src/sqlite.rs" >&2; exit 1; }
 started=$(date +%s.%N)
 sqlite3 "$store" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
@@ -84,7 +87,7 @@ SELECT 'supporter' || i || '@bench.example', 'Camille', p.code, 'FR',
        '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z', 0
 FROM n JOIN postcodes p ON p.n = (i / 3) % 20;
 DROP TABLE postcodes;
-PRAGMA user_version = 2;
+PRAGMA user_version = $version;
 SQL
 echo "wrote $supporters supporters in $(echo "$(date +%s.%N) - $started" | bc) s"
 
