@@ -13,6 +13,7 @@ use estrade_functions::people::Erased;
 use estrade_functions::store::{Store, StoreError};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -406,35 +407,51 @@ fn text(value: &Value) -> String {
 
 fn export(args: &PeopleArgs, format: &str, out: Option<&std::path::Path>) -> Result<(), String> {
     let runtime = runtime()?;
-    let people = match args.store.place() {
+    let format = if format == "json" {
+        Format::Osdi
+    } else {
+        Format::Csv
+    };
+    // A file is written beside its name and put in place once whole: an
+    // export cut off leaves no half file under the name asked for.
+    let part = out.map(|file| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(".part");
+        PathBuf::from(name)
+    });
+    let writer: Box<dyn Write> = match &part {
+        Some(part) => Box::new(
+            std::fs::File::create(part)
+                .map_err(|e| format!("error: cannot write {}: {e}", part.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut sink = Export::new(std::io::BufWriter::new(writer), format);
+    match args.store.place() {
         Where::Local(file) => {
             let store = local_store(&file)?;
-            runtime.block_on(everyone(&store))
+            runtime.block_on(export_from(&store, &mut sink))
         }
         Where::Dynamo(table) => runtime.block_on(async {
             let store = dynamo(&table).await?;
-            everyone(&store).await
+            export_from(&store, &mut sink).await
         }),
     }?;
-    let text = if format == "json" {
-        serde_json::to_string_pretty(&osdi(&people))
-            .map_err(|e| format!("error: cannot write the export: {e}"))?
-            + "\n"
-    } else {
-        csv(&people)
-    };
-    match out {
-        Some(file) => std::fs::write(file, text)
-            .map_err(|e| format!("error: cannot write {}: {e}", file.display()))?,
-        None => print!("{text}"),
+    let count = sink
+        .finish()
+        .map_err(|e| format!("error: cannot write the export: {e}"))?;
+    if let (Some(part), Some(file)) = (&part, out) {
+        std::fs::rename(part, file)
+            .map_err(|e| format!("error: cannot write {}: {e}", file.display()))?;
     }
-    eprintln!("{} supporter(s) exported", people.len());
+    eprintln!("{count} supporter(s) exported");
     Ok(())
 }
 
 /// Every supporter (pending ones past their expiry left out) with their
-/// consent history, by address.
-pub async fn everyone<S: Store>(store: &S) -> Result<Vec<(Supporter, Vec<ConsentRecord>)>, String> {
+/// consent history, by address, into `sink` one at a time: memory holds
+/// the addresses, not the people.
+async fn export_from<S: Store, W: Write>(store: &S, sink: &mut Export<W>) -> Result<(), String> {
     let failed = |e: StoreError| format!("error: {e}");
     let now = jiff::Timestamp::now();
     let mut emails = Vec::new();
@@ -448,15 +465,110 @@ pub async fn everyone<S: Store>(store: &S) -> Result<Vec<(Supporter, Vec<Consent
         }
     }
     emails.sort();
-    let mut people = Vec::with_capacity(emails.len());
     for email in emails {
         // Deleted between the walk and this read: not exported.
         if let Some(supporter) = store.supporter(&email).await.map_err(failed)? {
             let consents = store.consents(&email).await.map_err(failed)?;
-            people.push((supporter, consents));
+            sink.person(&supporter, &consents)
+                .map_err(|e| format!("error: cannot write the export: {e}"))?;
         }
     }
-    Ok(people)
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    /// People, tags and taggings in the shapes of OSDI 1.x (see
+    /// [`osdi_person`]).
+    Osdi,
+}
+
+/// An export being written. OSDI's tags and taggings follow the people,
+/// so the (address, label) pairs are kept until the end.
+struct Export<W: Write> {
+    out: W,
+    format: Format,
+    count: usize,
+    taggings: Vec<(String, String)>,
+}
+
+impl<W: Write> Export<W> {
+    fn new(out: W, format: Format) -> Export<W> {
+        Export {
+            out,
+            format,
+            count: 0,
+            taggings: Vec::new(),
+        }
+    }
+
+    fn person(&mut self, s: &Supporter, consents: &[ConsentRecord]) -> std::io::Result<()> {
+        match self.format {
+            Format::Csv => {
+                if self.count == 0 {
+                    write!(self.out, "{}\r\n", COLUMNS.join(","))?;
+                }
+                write!(self.out, "{}\r\n", csv_row(s, consents))?;
+            }
+            Format::Osdi => {
+                let opening = if self.count == 0 {
+                    "{\n\"osdi:people\": [\n"
+                } else {
+                    ",\n"
+                };
+                self.out.write_all(opening.as_bytes())?;
+                serde_json::to_writer_pretty(&mut self.out, &osdi_person(s, consents))?;
+                // Interests (from the forms) and tags (from imported
+                // files) are both OSDI tags.
+                for label in s.interests.iter().chain(&s.tags) {
+                    self.taggings.push((s.email.clone(), label.clone()));
+                }
+            }
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Ends the export; how many people it holds.
+    fn finish(mut self) -> std::io::Result<usize> {
+        match self.format {
+            Format::Csv if self.count == 0 => write!(self.out, "{}\r\n", COLUMNS.join(","))?,
+            Format::Csv => {}
+            Format::Osdi => {
+                let opening = if self.count == 0 {
+                    "{\n\"osdi:people\": [],\n"
+                } else {
+                    "\n],\n"
+                };
+                self.out.write_all(opening.as_bytes())?;
+                let tags: std::collections::BTreeSet<&str> = self
+                    .taggings
+                    .iter()
+                    .map(|(_, label)| label.as_str())
+                    .collect();
+                let tags: Vec<Value> = tags
+                    .into_iter()
+                    .map(|name| json!({ "identifiers": [format!("estrade:{name}")], "name": name }))
+                    .collect();
+                self.out.write_all(b"\"osdi:tags\": ")?;
+                serde_json::to_writer_pretty(&mut self.out, &tags)?;
+                self.out.write_all(b",\n\"osdi:taggings\": [")?;
+                for (n, (email, label)) in self.taggings.iter().enumerate() {
+                    self.out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
+                    let tagging = json!({
+                        "identifiers": [format!("estrade:{email}:{label}")],
+                        "osdi:tag": label,
+                        "osdi:person": format!("estrade:{email}"),
+                    });
+                    serde_json::to_writer(&mut self.out, &tagging)?;
+                }
+                self.out.write_all(b"\n]\n}\n")?;
+            }
+        }
+        self.out.flush()?;
+        Ok(self.count)
+    }
 }
 
 /// The columns of the CSV export.
@@ -487,54 +599,49 @@ pub const COLUMNS: [&str; 24] = [
     "consent_text_sha256",
 ];
 
-pub fn csv(people: &[(Supporter, Vec<ConsentRecord>)]) -> String {
+/// One supporter's row of the CSV export.
+fn csv_row(s: &Supporter, consents: &[ConsentRecord]) -> String {
     use crate::donations::csv_field;
-    let mut out = COLUMNS.join(",");
-    out.push_str("\r\n");
-    for (s, consents) in people {
-        let first_given = consents
+    let first_given = consents
+        .iter()
+        .find(|c| matches!(c.action, ConsentAction::Given | ConsentAction::Imported));
+    let join = |set: &std::collections::BTreeSet<String>| {
+        set.iter().map(String::as_str).collect::<Vec<_>>().join(";")
+    };
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    let address = s.address.as_ref();
+    let row = [
+        s.email.clone(),
+        s.status.as_str().to_owned(),
+        s.first_name.clone().unwrap_or_default(),
+        s.last_name.clone().unwrap_or_default(),
+        s.phone.clone().unwrap_or_default(),
+        yes(s.sms),
+        s.postcode.clone().unwrap_or_default(),
+        s.country.clone().unwrap_or_default(),
+        join(&s.interests),
+        join(&s.skills),
+        s.availability.clone().unwrap_or_default(),
+        yes(s.volunteer),
+        s.recruiter.clone().unwrap_or_default(),
+        s.created_at.to_string(),
+        s.updated_at.to_string(),
+        address.map(|a| a.lines.join("\n")).unwrap_or_default(),
+        address.and_then(|a| a.city.clone()).unwrap_or_default(),
+        address.and_then(|a| a.region.clone()).unwrap_or_default(),
+        join(&s.other_phones),
+        join(&s.tags),
+        s.external_ids
             .iter()
-            .find(|c| matches!(c.action, ConsentAction::Given | ConsentAction::Imported));
-        let join = |set: &std::collections::BTreeSet<String>| {
-            set.iter().map(String::as_str).collect::<Vec<_>>().join(";")
-        };
-        let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
-        let address = s.address.as_ref();
-        let row = [
-            s.email.clone(),
-            s.status.as_str().to_owned(),
-            s.first_name.clone().unwrap_or_default(),
-            s.last_name.clone().unwrap_or_default(),
-            s.phone.clone().unwrap_or_default(),
-            yes(s.sms),
-            s.postcode.clone().unwrap_or_default(),
-            s.country.clone().unwrap_or_default(),
-            join(&s.interests),
-            join(&s.skills),
-            s.availability.clone().unwrap_or_default(),
-            yes(s.volunteer),
-            s.recruiter.clone().unwrap_or_default(),
-            s.created_at.to_string(),
-            s.updated_at.to_string(),
-            address.map(|a| a.lines.join("\n")).unwrap_or_default(),
-            address.and_then(|a| a.city.clone()).unwrap_or_default(),
-            address.and_then(|a| a.region.clone()).unwrap_or_default(),
-            join(&s.other_phones),
-            join(&s.tags),
-            s.external_ids
-                .iter()
-                .map(|(system, id)| format!("{system}:{id}"))
-                .collect::<Vec<_>>()
-                .join(";"),
-            first_given.map(|c| c.at.to_string()).unwrap_or_default(),
-            first_given.map(|c| c.form.clone()).unwrap_or_default(),
-            first_given.map(|c| c.text_hash.clone()).unwrap_or_default(),
-        ];
-        let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&fields.join(","));
-        out.push_str("\r\n");
-    }
-    out
+            .map(|(system, id)| format!("{system}:{id}"))
+            .collect::<Vec<_>>()
+            .join(";"),
+        first_given.map(|c| c.at.to_string()).unwrap_or_default(),
+        first_given.map(|c| c.form.clone()).unwrap_or_default(),
+        first_given.map(|c| c.text_hash.clone()).unwrap_or_default(),
+    ];
+    let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+    fields.join(",")
 }
 
 /// OSDI's email status for a supporter's.
@@ -549,90 +656,63 @@ fn osdi_status(status: estrade_domain::supporter::EmailStatus) -> &'static str {
     }
 }
 
-/// People, tags and taggings in the shapes of OSDI 1.x: the person's
-/// fields where OSDI has one, the rest (and the consent history) under
-/// `custom_fields` and `estrade:consents`; each interest and tag an OSDI
-/// tag, each supporter's a tagging; ids from imported files among the
-/// person's identifiers (`nationbuilder:1234`).
-pub fn osdi(people: &[(Supporter, Vec<ConsentRecord>)]) -> Value {
-    let identifier = |email: &str| format!("estrade:{email}");
-    let mut tags = std::collections::BTreeSet::new();
-    let mut taggings = Vec::new();
-    let persons: Vec<Value> = people
+/// A person in the shape of OSDI 1.x: the person's fields where OSDI has
+/// one, the rest (and the consent history) under `custom_fields` and
+/// `estrade:consents`; ids from imported files among the person's
+/// identifiers (`nationbuilder:1234`). Each interest and tag is an OSDI
+/// tag, and each supporter's a tagging ([`Export::finish`]).
+fn osdi_person(s: &Supporter, consents: &[ConsentRecord]) -> Value {
+    let mut identifiers = vec![format!("estrade:{}", s.email)];
+    identifiers.extend(
+        s.external_ids
+            .iter()
+            .map(|(system, id)| format!("{system}:{id}")),
+    );
+    let mut person = json!({
+        "identifiers": identifiers,
+        "given_name": s.first_name,
+        "family_name": s.last_name,
+        "created_date": s.created_at,
+        "modified_date": s.updated_at,
+        "email_addresses": [{
+            "address": s.email,
+            "primary": true,
+            "status": osdi_status(s.status),
+        }],
+        "custom_fields": {
+            "estrade_status": s.status.as_str(),
+            "volunteer": s.volunteer,
+            "skills": s.skills,
+            "availability": s.availability,
+            "recruiter": s.recruiter,
+        },
+        "estrade:consents": consents,
+    });
+    let mut phones: Vec<Value> = s
+        .phone
         .iter()
-        .map(|(s, consents)| {
-            // Interests (from the forms) and tags (from imported files)
-            // are both OSDI tags.
-            for interest in s.interests.iter().chain(&s.tags) {
-                tags.insert(interest.clone());
-                taggings.push(json!({
-                    "identifiers": [format!("estrade:{}:{interest}", s.email)],
-                    "osdi:tag": interest,
-                    "osdi:person": identifier(&s.email),
-                }));
-            }
-            let mut identifiers = vec![identifier(&s.email)];
-            identifiers.extend(
-                s.external_ids
-                    .iter()
-                    .map(|(system, id)| format!("{system}:{id}")),
-            );
-            let mut person = json!({
-                "identifiers": identifiers,
-                "given_name": s.first_name,
-                "family_name": s.last_name,
-                "created_date": s.created_at,
-                "modified_date": s.updated_at,
-                "email_addresses": [{
-                    "address": s.email,
-                    "primary": true,
-                    "status": osdi_status(s.status),
-                }],
-                "custom_fields": {
-                    "estrade_status": s.status.as_str(),
-                    "volunteer": s.volunteer,
-                    "skills": s.skills,
-                    "availability": s.availability,
-                    "recruiter": s.recruiter,
-                },
-                "estrade:consents": consents,
-            });
-            let mut phones: Vec<Value> = s
-                .phone
-                .iter()
-                .map(|phone| json!({ "number": phone, "primary": true, "sms_capable": s.sms }))
-                .collect();
-            phones.extend(
-                s.other_phones
-                    .iter()
-                    .map(|phone| json!({ "number": phone, "primary": false })),
-            );
-            if !phones.is_empty() {
-                person["phone_numbers"] = Value::Array(phones);
-            }
-            if s.postcode.is_some() || s.country.is_some() || s.address.is_some() {
-                let address = s.address.clone().unwrap_or_default();
-                person["postal_addresses"] = json!([{
-                    "address_lines": address.lines,
-                    "locality": address.city,
-                    "region": address.region,
-                    "postal_code": s.postcode,
-                    "country": s.country,
-                    "primary": true,
-                }]);
-            }
-            person
-        })
+        .map(|phone| json!({ "number": phone, "primary": true, "sms_capable": s.sms }))
         .collect();
-    let tags: Vec<Value> = tags
-        .into_iter()
-        .map(|name| json!({ "identifiers": [format!("estrade:{name}")], "name": name }))
-        .collect();
-    json!({
-        "osdi:people": persons,
-        "osdi:tags": tags,
-        "osdi:taggings": taggings,
-    })
+    phones.extend(
+        s.other_phones
+            .iter()
+            .map(|phone| json!({ "number": phone, "primary": false })),
+    );
+    if !phones.is_empty() {
+        person["phone_numbers"] = Value::Array(phones);
+    }
+    if s.postcode.is_some() || s.country.is_some() || s.address.is_some() {
+        let address = s.address.clone().unwrap_or_default();
+        person["postal_addresses"] = json!([{
+            "address_lines": address.lines,
+            "locality": address.city,
+            "region": address.region,
+            "postal_code": s.postcode,
+            "country": s.country,
+            "primary": true,
+        }]);
+    }
+    person
 }
 
 fn forget(args: &PeopleArgs, email: &str, yes: bool) -> Result<(), String> {

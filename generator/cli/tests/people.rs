@@ -289,6 +289,45 @@ fn export_gives_everyone_as_csv_and_osdi_json() {
         json["osdi:taggings"][0]["osdi:person"],
         "estrade:hostile@example.org"
     );
+
+    // Into a file: put in place whole, nothing left beside it.
+    let file = site.join("export.json");
+    let out = estrade(&[
+        "people",
+        "export",
+        "--format",
+        "json",
+        "--out",
+        file.to_str().unwrap(),
+        "--root",
+        root,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "2 supporter(s) exported\n");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(written, json);
+    assert!(!site.join("export.json.part").exists());
+
+    // Nobody yet: still a whole file of each kind.
+    let (_empty_dir, empty) = campaign();
+    SqliteStore::open(empty.join(".estrade/serve.sqlite")).unwrap();
+    let empty = empty.to_str().unwrap();
+    let csv = estrade(&["people", "export", "--root", empty]);
+    assert_eq!(text(&csv.stdout), format!("{}\r\n", estrade_cli_columns()));
+    let json = estrade(&["people", "export", "--format", "json", "--root", empty]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({ "osdi:people": [], "osdi:tags": [], "osdi:taggings": [] })
+    );
+}
+
+/// The CSV export's header line.
+fn estrade_cli_columns() -> &'static str {
+    "email,status,first_name,last_name,phone,sms,postcode,country,interests,skills,\
+     availability,volunteer,recruiter,created_at,updated_at,address,city,region,other_phones,\
+     tags,external_ids,consent_given_at,consent_form,consent_text_sha256"
 }
 
 #[test]
