@@ -409,7 +409,12 @@ impl Mapping {
                 Target::EmailOptIn | Target::MobileOptIn | Target::Volunteer => {
                     match yes_no(value) {
                         Some(yes) => match target {
-                            Target::EmailOptIn => person.email_opt_in = Some(yes),
+                            Target::EmailOptIn => {
+                                // Two columns that disagree: no wins.
+                                person.email_opt_in =
+                                    Some(person.email_opt_in.unwrap_or(true) && yes);
+                                person.opted_out |= !yes;
+                            }
                             Target::MobileOptIn => person.sms_opt_in = Some(yes),
                             _ => person.volunteer = yes,
                         },
@@ -420,10 +425,19 @@ impl Mapping {
                     }
                 }
                 Target::EmailStatus => match value.to_lowercase().as_str() {
-                    "confirmed" => person.email_opt_in = Some(true),
-                    // Never confirmed, or asked to stop: never emailed.
-                    "pending" | "unsubscribed" | "bounced" | "complained" => {
-                        person.email_opt_in = Some(false)
+                    "confirmed" => person.email_opt_in = Some(person.email_opt_in != Some(false)),
+                    // Never confirmed: no consent, never emailed.
+                    "pending" => person.email_opt_in = Some(false),
+                    // Asked to stop, or an address that must not be
+                    // written to.
+                    status @ ("unsubscribed" | "bounced" | "complained") => {
+                        person.email_opt_in = Some(false);
+                        person.opted_out = true;
+                        person.suppressed = match status {
+                            "bounced" => Some(EmailStatus::Bounced),
+                            "complained" => Some(EmailStatus::Complained),
+                            _ => None,
+                        };
                     }
                     _ => problem(format!(
                         "`{}` is not an email status (confirmed, pending, unsubscribed, \
@@ -528,6 +542,16 @@ impl Mapping {
                 None => person.last_name = Some(full),
             }
         }
+        // Consent to texts is for the number texts go to: the mobile when
+        // the file has a mobile column, else the phone.
+        let texted = if self.has(&Target::Mobile) {
+            mobile.is_some()
+        } else {
+            phone.is_some()
+        };
+        if !texted {
+            person.sms_opt_in = None;
+        }
         // Texts go to the mobile; the other numbers are kept beside it.
         person.phone = mobile.clone().or(phone.clone()).or(work.clone());
         for other in [phone, work].into_iter().flatten() {
@@ -622,6 +646,12 @@ pub struct Person {
     pub email_opt_in: Option<bool>,
     /// ... and of their consent to text messages at `phone`.
     pub sms_opt_in: Option<bool>,
+    /// The file says they asked to stop (an opt-in of no, a status of
+    /// unsubscribed, bounced or complained), not only that it holds no
+    /// consent.
+    pub opted_out: bool,
+    /// The file holds the address as bounced or complaining.
+    pub suppressed: Option<EmailStatus>,
 }
 
 impl Person {
@@ -636,6 +666,13 @@ impl Person {
         self.lines.extend(later.lines);
         keep(&mut self.first_name, later.first_name);
         keep(&mut self.last_name, later.last_name);
+        // Consent to texts goes with its number: another number brings
+        // its own answer, or none.
+        if later.phone.is_some() && later.phone != self.phone {
+            self.sms_opt_in = later.sms_opt_in;
+        } else {
+            keep(&mut self.sms_opt_in, later.sms_opt_in);
+        }
         if let Some(phone) = later.phone
             && self.phone.as_ref() != Some(&phone)
         {
@@ -656,8 +693,12 @@ impl Person {
             (a, b) => a.or(b),
         };
         self.volunteer |= later.volunteer;
+        if later.email_opt_in.is_some() {
+            self.opted_out = later.opted_out;
+        }
         keep(&mut self.email_opt_in, later.email_opt_in);
-        keep(&mut self.sms_opt_in, later.sms_opt_in);
+        // A bounce or complaint on any row stays.
+        self.suppressed = later.suppressed.or(self.suppressed);
     }
 }
 
@@ -752,7 +793,7 @@ fn imported(email: &str, channel: Channel, run: &ImportRun) -> ConsentRecord {
 /// a person in who held no consent here (new or pending); an address the
 /// campaign holds as unsubscribed, bounced or complaining stays so.
 pub fn absorb(stored: Option<Supporter>, person: &Person, run: &ImportRun) -> Absorbed {
-    let opt_in = person.email_opt_in.unwrap_or(run.default_opt_in);
+    let opt_in = person.suppressed.is_none() && person.email_opt_in.unwrap_or(run.default_opt_in);
     let sms = person.sms_opt_in == Some(true) && person.phone.is_some();
     let created = person.created_at.map_or(run.at, |at| at.min(run.at));
     let Some(before) = stored else {
@@ -774,11 +815,12 @@ pub fn absorb(stored: Option<Supporter>, person: &Person, run: &ImportRun) -> Ab
             skills: BTreeSet::new(),
             availability: None,
             volunteer: person.volunteer,
-            // Without consent they are kept, never emailed.
-            status: if opt_in {
-                EmailStatus::Confirmed
-            } else {
-                EmailStatus::Unsubscribed
+            // Without consent they are kept, never emailed; a bounce or
+            // complaint the file knows of stays.
+            status: match (person.suppressed, opt_in) {
+                (Some(suppressed), _) => suppressed,
+                (None, true) => EmailStatus::Confirmed,
+                (None, false) => EmailStatus::Unsubscribed,
             },
             sms,
             recruiter: None,
@@ -866,6 +908,10 @@ pub fn absorb(stored: Option<Supporter>, person: &Person, run: &ImportRun) -> Ab
     ) {
         s.other_phones.insert(loser);
     }
+    // Consent to texts was given for the number replaced.
+    if s.phone != before.phone {
+        s.sms = false;
+    }
     s.other_phones.extend(person.other_phones.iter().cloned());
     if let Some(phone) = &s.phone {
         s.other_phones.remove(phone);
@@ -889,6 +935,25 @@ pub fn absorb(stored: Option<Supporter>, person: &Person, run: &ImportRun) -> Ab
     s.created_at = s.created_at.min(created);
     let mut consents = Vec::new();
     let mut kept_out = false;
+    if let Some(suppressed) = person.suppressed {
+        // Known elsewhere as an address not to write to: applied, it
+        // only ever sends less.
+        if !matches!(s.status, EmailStatus::Bounced | EmailStatus::Complained) {
+            s.status = suppressed;
+        }
+    } else if person.opted_out && matches!(s.status, EmailStatus::Confirmed | EmailStatus::Pending)
+    {
+        // The file says they asked to stop; the campaign holds their
+        // consent (or a signup): a conflict, for the campaign to settle.
+        conflicts.push("email_opt_in");
+        if file_wins {
+            s.status = EmailStatus::Unsubscribed;
+            consents.push(ConsentRecord {
+                action: ConsentAction::Withdrawn,
+                ..imported(&s.email, Channel::Email, run)
+            });
+        }
+    }
     if opt_in {
         match s.status {
             EmailStatus::Pending => {
@@ -1261,6 +1326,87 @@ mod tests {
             merged.sms,
             "the number the file opted in is the one held now"
         );
+    }
+
+    #[test]
+    fn consent_to_texts_stays_with_its_number() {
+        let mut texts = held(EmailStatus::Confirmed);
+        texts.sms = true;
+        let mut silent = file_person();
+        silent.sms_opt_in = None;
+        let replaced = absorb(Some(texts.clone()), &silent, &run(Prefer::File));
+        let merged = replaced.supporter.unwrap();
+        assert_eq!(merged.phone.as_deref(), Some("+33622222222"));
+        assert!(!merged.sms, "the new number never agreed to texts");
+        assert!(replaced.consents.is_empty());
+        let kept = absorb(Some(texts), &silent, &run(Prefer::Store));
+        assert!(
+            kept.supporter.unwrap().sms,
+            "the held number keeps its consent"
+        );
+
+        // Across rows: a later number comes with its own answer.
+        let mut first = file_person();
+        first.phone = Some("+33633333333".into());
+        let mut later = file_person();
+        later.sms_opt_in = None;
+        first.merge_later(later);
+        assert_eq!(first.phone.as_deref(), Some("+33622222222"));
+        assert_eq!(first.sms_opt_in, None);
+
+        // A mobile opt-in with no mobile consents to nothing.
+        let mapping = Mapping::from_headers(
+            &headers(&["email", "phone_number", "mobile_number", "mobile_opt_in"]),
+            &[],
+        )
+        .unwrap();
+        let landline = mapping
+            .person(&["a@example.fr", "03 27 12 34 56", "", "yes"], 2, "FR")
+            .unwrap();
+        assert_eq!(landline.phone.as_deref(), Some("+33327123456"));
+        assert_eq!(landline.sms_opt_in, None);
+    }
+
+    #[test]
+    fn a_file_that_says_stop_is_heard() {
+        let mapping =
+            Mapping::from_headers(&headers(&["email", "email_opt_in", "status"]), &[]).unwrap();
+        let read = |opt_in: &str, status: &str| {
+            mapping
+                .person(&["a@example.fr", opt_in, status], 2, "FR")
+                .unwrap()
+        };
+        let both = read("no", "confirmed");
+        assert_eq!(both.email_opt_in, Some(false), "two columns: no wins");
+        assert!(both.opted_out);
+        assert_eq!(read("yes", "unsubscribed").email_opt_in, Some(false));
+        let never = read("", "pending");
+        assert!(!never.opted_out, "no consent is not a refusal");
+
+        // A bounce or complaint known elsewhere stays, new or held.
+        let bounced = read("", "bounced");
+        assert_eq!(bounced.suppressed, Some(EmailStatus::Bounced));
+        let new = absorb(None, &bounced, &run(Prefer::Store));
+        assert_eq!(new.supporter.unwrap().status, EmailStatus::Bounced);
+        let mut held_one = held(EmailStatus::Confirmed);
+        held_one.phone = None;
+        let held_bounced = absorb(Some(held_one.clone()), &bounced, &run(Prefer::Store));
+        assert_eq!(held_bounced.supporter.unwrap().status, EmailStatus::Bounced);
+
+        // An opt-out against a consent held here: a conflict, settled
+        // by --prefer file with a withdrawal on record.
+        let stop = read("no", "");
+        let kept = absorb(Some(held_one.clone()), &stop, &run(Prefer::Store));
+        assert_eq!(kept.conflicts, ["email_opt_in"]);
+        assert_eq!(kept.outcome, Outcome::Unchanged);
+        let withdrawn = absorb(Some(held_one), &stop, &run(Prefer::File));
+        assert_eq!(
+            withdrawn.supporter.unwrap().status,
+            EmailStatus::Unsubscribed
+        );
+        assert_eq!(withdrawn.consents.len(), 1);
+        assert_eq!(withdrawn.consents[0].action, ConsentAction::Withdrawn);
+        assert_eq!(withdrawn.consents[0].page, "export.csv");
     }
 
     #[test]

@@ -214,7 +214,12 @@ impl Supporter {
         }
         self.status = self.status.merge(status);
         self.updated_at = at;
-        self.expires_at = expiry(self.status, update.until_confirmed, at);
+        // Only a record that began as an unconfirmed signup expires: a
+        // supporter held before (unsubscribed, imported) who signs up
+        // again and does not confirm keeps what was held.
+        self.expires_at = self
+            .expires_at
+            .and_then(|_| expiry(self.status, update.until_confirmed, at));
     }
 
     /// An unconfirmed supporter whose time ran out at `at`: the stores

@@ -9,6 +9,9 @@
 //!    request): their keys come from their content (see `item.rs`), so
 //!    writing one again changes nothing;
 //! 2. the profiles of people the table did not hold, by BatchWriteItem;
+//!    then, for a pending supporter the import keeps for good, the end of
+//!    their signup's consent records' expiry (they expired with the
+//!    profile);
 //! 3. the profiles of people it held, each by a PutItem conditioned on
 //!    `updated_at` still being what was read: a form that changed them
 //!    meanwhile makes the condition fail, and they are read and merged
@@ -111,6 +114,9 @@ impl DynamoStore {
             let mut consents = Vec::new();
             let mut created = Vec::new();
             let mut updated = Vec::new();
+            // Pending supporters kept for good now: their signup's consent
+            // records expire with them until told otherwise.
+            let mut unexpire = Vec::new();
             for &index in &todo {
                 let (Some(person), Some(slot)) = (people.get(index), done.get_mut(index)) else {
                     continue;
@@ -120,6 +126,7 @@ impl DynamoStore {
                     Some(Held::Stored(stored)) => {
                         let live = stored.map(|s| *s).filter(|s| !s.expired(run.at));
                         let seen = live.as_ref().map(|s| s.updated_at);
+                        let expiring = live.as_ref().is_some_and(|s| s.expires_at.is_some());
                         let absorbed = absorb(live, person, &run);
                         for record in &absorbed.consents {
                             consents.push(consent_item(record, None)?);
@@ -128,6 +135,9 @@ impl DynamoStore {
                             match seen {
                                 None => created.push(supporter_item(supporter)),
                                 Some(seen) => {
+                                    if expiring && supporter.expires_at.is_none() {
+                                        unexpire.push(supporter.email.clone());
+                                    }
                                     updated.push((index, supporter_item(supporter), seen));
                                 }
                             }
@@ -145,6 +155,12 @@ impl DynamoStore {
                 .await?;
             self.put_all(created, "BatchWriteItem (import supporters)")
                 .await?;
+            // Before the profile: an import cut off in between leaves
+            // records that outlive a profile that expires, which erasure
+            // still finds, rather than a profile kept without them.
+            for email in &unexpire {
+                self.keep_consents(email).await?;
+            }
             let changed = self.put_unless_changed(updated).await?;
             if changed.is_empty() {
                 return finished(done);

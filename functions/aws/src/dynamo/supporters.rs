@@ -18,9 +18,15 @@ enum StatusRule {
     /// Any status but pending replaces the stored one.
     Set,
     /// A pending signup makes any stored status pending, except confirmed:
-    /// tried under the condition that the stored status is not confirmed...
+    /// tried under the condition that the stored status is not confirmed
+    /// and, when the signup waits for a confirmation, that the supporter
+    /// began as an unconfirmed signup (their expiry is renewed)...
     PendingUnlessConfirmed,
-    /// ...and, when it is, the status is left alone.
+    /// ...then, for a supporter held before without an expiry
+    /// (unsubscribed, imported), pending with no expiry: what was held
+    /// stays...
+    PendingHeld,
+    /// ...and, when the status is confirmed, it is left alone.
     KeepConfirmed,
 }
 
@@ -77,13 +83,16 @@ impl DynamoStore {
                     (write, new.expires_at)
                 }
                 Step::Merge(rule) => {
-                    let after = match rule {
-                        StatusRule::Set => status,
-                        StatusRule::PendingUnlessConfirmed => EmailStatus::Pending,
-                        StatusRule::KeepConfirmed => EmailStatus::Confirmed,
+                    let expires = match rule {
+                        StatusRule::Set | StatusRule::KeepConfirmed | StatusRule::PendingHeld => {
+                            None
+                        }
+                        StatusRule::PendingUnlessConfirmed => {
+                            expiry(EmailStatus::Pending, update.until_confirmed, at)
+                        }
                     };
                     let write = self.merge_write(&update, status, rule, at)?;
-                    (write, expiry(after, update.until_confirmed, at))
+                    (write, expires)
                 }
             };
             let mut items = vec![write];
@@ -115,7 +124,10 @@ impl DynamoStore {
             }
             step = match step {
                 Step::Create => Step::Merge(merge_rule),
-                Step::Merge(StatusRule::PendingUnlessConfirmed) => {
+                Step::Merge(StatusRule::PendingUnlessConfirmed) if update.until_confirmed => {
+                    Step::Merge(StatusRule::PendingHeld)
+                }
+                Step::Merge(StatusRule::PendingUnlessConfirmed | StatusRule::PendingHeld) => {
                     Step::Merge(StatusRule::KeepConfirmed)
                 }
                 Step::Merge(_) => Step::Create,
@@ -182,7 +194,7 @@ impl DynamoStore {
             StatusRule::PendingUnlessConfirmed | StatusRule::Set => {
                 removes.push(expr.name(EXPIRES_AT));
             }
-            StatusRule::KeepConfirmed => {}
+            StatusRule::PendingHeld | StatusRule::KeepConfirmed => {}
         }
         let status_name = expr.name("status");
         let mut condition = format!("attribute_exists({})", expr.name(PK));
@@ -193,11 +205,19 @@ impl DynamoStore {
                     expr.value("status", s(status.as_str()))
                 ));
             }
-            StatusRule::PendingUnlessConfirmed => {
+            StatusRule::PendingUnlessConfirmed | StatusRule::PendingHeld => {
                 let pending = expr.value("status", s(EmailStatus::Pending.as_str()));
                 let confirmed = expr.value("confirmed", s(EmailStatus::Confirmed.as_str()));
                 sets.push(format!("{status_name} = {pending}"));
                 condition.push_str(&format!(" AND {status_name} <> {confirmed}"));
+                if update.until_confirmed {
+                    let expires = expr.name(EXPIRES_AT);
+                    condition.push_str(&if rule == StatusRule::PendingHeld {
+                        format!(" AND attribute_not_exists({expires})")
+                    } else {
+                        format!(" AND attribute_exists({expires})")
+                    });
+                }
             }
             StatusRule::KeepConfirmed => {
                 let confirmed = expr.value("confirmed", s(EmailStatus::Confirmed.as_str()));
@@ -287,6 +307,23 @@ impl DynamoStore {
             }
         }
         Err(too_contended("TransactWriteItems (status)"))
+    }
+
+    /// Ends the expiry of the consent records of `email` (a pending
+    /// supporter the import keeps for good), in transactions of at most
+    /// [`MAX_EXPIRY_WRITES`].
+    pub(super) async fn keep_consents(&self, email: &str) -> StoreResult<()> {
+        let expiring = self.expiring_consents(email).await?;
+        for chunk in expiring.chunks(MAX_EXPIRY_WRITES) {
+            let items = chunk
+                .iter()
+                .map(|sk| keep_forever(&self.table, email, sk))
+                .collect::<StoreResult<Vec<_>>>()?;
+            if let Some(cancelled) = self.transact("TransactWriteItems (expiry)", items).await? {
+                return Err(cancelled.into_error("TransactWriteItems (expiry)"));
+            }
+        }
+        Ok(())
     }
 
     /// Sort keys of the supporter's consent records that expire.

@@ -204,6 +204,67 @@ async fn items_are_plain_attributes_that_people_can_read() {
     assert_eq!(item["hits"], AttributeValue::N("1".into()));
 }
 
+/// A pending signup the import keeps for good (a file that opts them
+/// in): their signup's consent record stops expiring with the profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_import_that_keeps_a_pending_signup_keeps_its_consent() {
+    let (store, client) = new_store("import-pending").await;
+    let email = "nour@example.fr";
+    let when = at("2027-03-01T10:00:00Z");
+    let update = SupporterUpdate {
+        email: email.into(),
+        until_confirmed: true,
+        ..Default::default()
+    };
+    let consent = ConsentRecord {
+        email: email.into(),
+        action: ConsentAction::Given,
+        channel: Channel::Email,
+        form: "signup".into(),
+        page: "/agir/".into(),
+        text_hash: "ab".repeat(32),
+        build: "b1".into(),
+        at: when,
+    };
+    store
+        .upsert_supporter(update, EmailStatus::Pending, vec![consent], when)
+        .await
+        .unwrap();
+    let person = estrade_domain::import::Person {
+        lines: vec![2],
+        email: email.into(),
+        last_name: Some("Haddad".into()),
+        email_opt_in: Some(true),
+        ..Default::default()
+    };
+    let run = estrade_domain::import::ImportRun {
+        source: "adherents.csv".into(),
+        file_sha256: "cd".repeat(32),
+        build: "test".into(),
+        prefer: estrade_domain::import::Prefer::Store,
+        default_opt_in: false,
+        at: when + jiff::SignedDuration::from_hours(1),
+    };
+    store.import_people(vec![person], run, true).await.unwrap();
+    let pk = format!("SUPPORTER#{email}");
+    let profile = raw_item(&client, store.table(), &pk, "PROFILE").await;
+    assert_eq!(profile["status"], AttributeValue::S("confirmed".into()));
+    assert!(!profile.contains_key("expires_at"), "{profile:?}");
+    let consents = client
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :consent)")
+        .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+        .expression_attribute_values(":consent", AttributeValue::S("CONSENT#".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(consents.items().len(), 2, "the signup's and the import's");
+    for record in consents.items() {
+        assert!(!record.contains_key("expires_at"), "{record:?}");
+    }
+}
+
 /// Registrations and cancellations all at once, then the invariants: no
 /// more seats than capacity, nobody waiting while a seat is free, the
 /// counters agreeing with the registrations.

@@ -67,7 +67,7 @@ pub(super) async fn people_are_imported_and_merged<S: Store>(store: &S) {
         .upsert_supporter(
             signup(known),
             EmailStatus::Confirmed,
-            vec![given],
+            vec![given.clone()],
             minute(800),
         )
         .await
@@ -258,5 +258,47 @@ pub(super) async fn people_are_imported_and_merged<S: Store>(store: &S) {
     holds(
         replaced.other_phones.contains("+33698765432"),
         "the replaced phone is kept among the others",
+    );
+
+    // Imported without consent, then a signup never confirmed: what the
+    // file gave stays past the signup's expiry.
+    let silent = "import-silent@example.fr";
+    let mut without = person(silent);
+    without.email_opt_in = Some(false);
+    without.sms_opt_in = None;
+    store
+        .import_people(vec![without], run(Prefer::Store), true)
+        .await
+        .must("import_people (no consent)");
+    let signup = SupporterUpdate {
+        until_confirmed: true,
+        ..signup(silent)
+    };
+    let given = ConsentRecord {
+        email: silent.to_owned(),
+        at: minute(1_000),
+        ..given
+    };
+    store
+        .upsert_supporter(signup, EmailStatus::Pending, vec![given], minute(1_000))
+        .await
+        .must("upsert_supporter (signup of someone held)");
+    let held = store.supporter(silent).await.must("supporter");
+    let held = held.unwrap_or_else(|| panic!("store contract: the held person stays"));
+    same(held.status, EmailStatus::Pending, "their signup waits");
+    same(
+        held.expires_at,
+        None,
+        "someone held before does not expire with an unconfirmed signup",
+    );
+    same(
+        held.external_ids.get("nationbuilder").map(String::as_str),
+        Some("1234"),
+        "what the file gave is kept",
+    );
+    same(
+        store.consents(silent).await.must("consents").len(),
+        1,
+        "their signup's consent record is kept",
     );
 }
