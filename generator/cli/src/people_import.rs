@@ -93,8 +93,37 @@ pub fn import(store: &StoreArgs, options: &ImportOptions<'_>) -> Result<(), Stri
             .unwrap_or_else(|| "import".to_owned())
     });
     let place = store.place();
-    let progress = Progress::new(&store.root, &sha256, &place);
-    let resumed = if options.yes { progress.read()? } else { None };
+    // What decides who the file's people are and how they merge: a
+    // cut-off import goes on only under the same.
+    let targets: Vec<String> = parsed.mapping.targets.iter().map(Target::name).collect();
+    let settings = format!(
+        "targets={};country={};opt_in={default_opt_in};prefer={:?};source={source}",
+        targets.join(","),
+        options.country,
+        options.prefer
+    );
+    let settings: String = Sha256::digest(settings.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let progress = Progress::new(&store.root, &sha256, &place, settings);
+    let resumed = if options.yes {
+        match progress.read()? {
+            Resume::Nothing => None,
+            Resume::From(at, done) => Some((at, done)),
+            Resume::OtherSettings => {
+                println!(
+                    "an import of this file was cut off under other options (mapping, \
+                     --country, --opt-in, --prefer or --source): starting from its first \
+                     person (those written then are found and merged again)"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     let run = ImportRun {
         source,
         file_sha256: sha256,
@@ -600,10 +629,21 @@ fn report_csv(bad: &[BadRow], tally: &Tally) -> String {
 /// people were written. Removed once the import is over.
 struct Progress {
     path: PathBuf,
+    /// A digest of the run's settings.
+    settings: String,
+}
+
+/// What a progress note says.
+enum Resume {
+    Nothing,
+    /// Begun at, people written.
+    From(Timestamp, usize),
+    /// Cut off under other settings: its count means other people.
+    OtherSettings,
 }
 
 impl Progress {
-    fn new(root: &Path, sha256: &str, place: &Where) -> Progress {
+    fn new(root: &Path, sha256: &str, place: &Where, settings: String) -> Progress {
         let store = match place {
             Where::Local(_) => "embedded".to_owned(),
             Where::Dynamo(table) => format!(
@@ -619,15 +659,16 @@ impl Progress {
                 .join(".estrade")
                 .join("imports")
                 .join(format!("{sha256}-{store}.json")),
+            settings,
         }
     }
 
     /// When an unfinished import of the same file began, and how many
     /// people it wrote.
-    fn read(&self) -> Result<Option<(Timestamp, usize)>, String> {
+    fn read(&self) -> Result<Resume, String> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Resume::Nothing),
             Err(e) => return Err(format!("error: cannot read {}: {e}", self.path.display())),
         };
         let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
@@ -635,8 +676,15 @@ impl Progress {
         let done = value["people_written"]
             .as_u64()
             .and_then(|n| usize::try_from(n).ok());
+        // A note without settings predates them: taken as the same.
+        if value["settings"]
+            .as_str()
+            .is_some_and(|settings| settings != self.settings)
+        {
+            return Ok(Resume::OtherSettings);
+        }
         match (at, done) {
-            (Some(at), Some(done)) => Ok(Some((at, done))),
+            (Some(at), Some(done)) => Ok(Resume::From(at, done)),
             _ => Err(format!(
                 "error: {} is damaged: remove it to import the file from its start",
                 self.path.display()
@@ -654,7 +702,12 @@ impl Progress {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(failed)?;
         }
-        let text = json!({ "started_at": at, "people_written": written }).to_string();
+        let text = json!({
+            "started_at": at,
+            "people_written": written,
+            "settings": self.settings,
+        })
+        .to_string();
         // Written aside, then renamed: a crash leaves the old note or the new.
         let temporary = self.path.with_extension("json.new");
         std::fs::write(&temporary, text).map_err(failed)?;

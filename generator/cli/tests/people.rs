@@ -969,3 +969,43 @@ fn an_audience_reaches_the_members_a_file_tagged() {
     );
     assert!(stdout.ends_with("\naicha.benali@example.fr\n"), "{stdout}");
 }
+
+#[test]
+fn an_import_cut_off_under_other_options_starts_again() {
+    let (_dir, site) = campaign();
+    let root = site.to_str().unwrap();
+    let file = b"email,first_name\r\nann@example.fr,Ann\r\nbob@example.fr,Bob\r\n";
+    let path = site.join("liste.csv");
+    std::fs::write(&path, file).unwrap();
+    let progress = site.join(format!(
+        ".estrade/imports/{}-embedded.json",
+        sha256_hex(file)
+    ));
+    std::fs::create_dir_all(progress.parent().unwrap()).unwrap();
+    std::fs::write(
+        &progress,
+        r#"{"started_at":"2026-11-20T08:00:00Z","people_written":1,"settings":"0123456789abcdef"}"#,
+    )
+    .unwrap();
+    let import = estrade(&[
+        "people",
+        "import",
+        path.to_str().unwrap(),
+        "--root",
+        root,
+        "--opt-in",
+        "yes",
+        "--yes",
+    ]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let stdout = text(&import.stdout);
+    assert!(
+        stdout.contains("was cut off under other options"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("imported: 2 new, 0 updated, 0 unchanged\n"),
+        "{stdout}"
+    );
+    assert!(!progress.exists());
+}
