@@ -200,7 +200,12 @@ fn decode(bytes: &[u8]) -> (String, bool) {
 /// The separator of the header line: comma, semicolon (a French
 /// spreadsheet's) or tab, whichever it holds most of outside quotes.
 fn delimiter(text: &str) -> u8 {
-    let header = text.lines().next().unwrap_or("");
+    // The first line that holds something (lines may end in CR alone, as
+    // old spreadsheets on the Mac wrote them).
+    let header = text
+        .split(['\r', '\n'])
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("");
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
     let mut quoted = false;
     for byte in header.bytes() {
@@ -318,6 +323,22 @@ fn parse(bytes: &[u8], options: &ImportOptions<'_>) -> Result<Parsed, String> {
             }
         }
     }
+    // Rows of one address may together hold more than a supporter may.
+    let (people, too_big): (Vec<Person>, Vec<Person>) =
+        people.into_iter().partition(|p| p.too_big().is_none());
+    for person in too_big {
+        let why = person.too_big().unwrap_or_default();
+        let lines: Vec<String> = person.lines.iter().map(u64::to_string).collect();
+        bad.push(BadRow {
+            line: person.lines.first().copied().unwrap_or_default(),
+            email: person.email,
+            problems: vec![format!(
+                "the rows of this address (lines {}) hold together {why}",
+                lines.join(" ")
+            )],
+        });
+    }
+    bad.sort_by_key(|row| row.line);
     Ok(Parsed {
         mapping,
         rows,
@@ -355,8 +376,15 @@ impl<'a> LineCounter<'a> {
             start += 1;
         }
         if start > self.offset {
-            let between = self.text.get(self.offset..start).unwrap_or_default();
-            self.line += between.iter().filter(|&&b| b == b'\n').count() as u64;
+            // A line ends in LF, CRLF or CR alone.
+            let ends = (self.offset..start)
+                .filter(|&i| match self.text.get(i) {
+                    Some(b'\n') => true,
+                    Some(b'\r') => self.text.get(i + 1) != Some(&b'\n'),
+                    _ => false,
+                })
+                .count();
+            self.line += ends as u64;
             self.offset = start;
         }
         self.line

@@ -1009,3 +1009,43 @@ fn an_import_cut_off_under_other_options_starts_again() {
     );
     assert!(!progress.exists());
 }
+
+#[test]
+fn import_reads_lines_ended_by_cr_alone_and_a_blank_first_line() {
+    let (_dir, site) = campaign();
+    let root = site.to_str().unwrap();
+    for (name, content, bad_line) in [
+        (
+            "mac.csv",
+            "email;first_name\rann@example.fr;Ann\rbad-address;Bob\r",
+            "  line 3: email: `bad-address` is not an email address\n",
+        ),
+        (
+            "blank.csv",
+            "\r\nemail;first_name\r\nann@example.fr;Ann\r\nbad-address;Bob\r\n",
+            "  line 4: email: `bad-address` is not an email address\n",
+        ),
+    ] {
+        let path = site.join(name);
+        std::fs::write(&path, content).unwrap();
+        let dry = estrade(&[
+            "people",
+            "import",
+            path.to_str().unwrap(),
+            "--root",
+            root,
+            "--opt-in",
+            "yes",
+        ]);
+        let stdout = text(&dry.stdout);
+        assert!(
+            stdout.contains("separated by semicolons"),
+            "{name}: {stdout}"
+        );
+        assert!(stdout.contains(bad_line), "{name}: {stdout}");
+        assert!(
+            stdout.contains("dry run, an import would give: 1 new, 0 updated, 0 unchanged\n"),
+            "{name}: {stdout}"
+        );
+    }
+}

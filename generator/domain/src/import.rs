@@ -473,9 +473,6 @@ impl Mapping {
                             Err(_) => problem(format!("the label `{}` is not one", shown(label))),
                         }
                     }
-                    if person.tags.len() + person.interests.len() > 500 {
-                        problem("more than 500 labels".to_owned());
-                    }
                 }
                 Target::CreatedAt => match moment(value) {
                     Some(at) => person.created_at = Some(at),
@@ -520,6 +517,12 @@ impl Mapping {
                 Target::Ignore => {}
             }
         }
+        if !address.is_empty() {
+            person.address = Some(address);
+        }
+        if let Some(why) = person.too_big() {
+            problems.push(why);
+        }
         if person.email.is_empty() && problems.is_empty() {
             problems.push("no email address".to_owned());
         }
@@ -558,9 +561,6 @@ impl Mapping {
             if Some(&other) != person.phone.as_ref() {
                 person.other_phones.insert(other);
             }
-        }
-        if !address.is_empty() {
-            person.address = Some(address);
         }
         Ok(person)
     }
@@ -654,7 +654,32 @@ pub struct Person {
     pub suppressed: Option<EmailStatus>,
 }
 
+/// The most a person may hold of each repeated thing: a stored
+/// supporter stays far under DynamoDB's 400 KB an item.
+const MAX_ADDRESS_LINES: usize = 10;
+const MAX_OTHER_PHONES: usize = 20;
+const MAX_IDS: usize = 50;
+const MAX_LABELS: usize = 500;
+
 impl Person {
+    /// What makes the person more than a supporter may hold, if anything.
+    pub fn too_big(&self) -> Option<String> {
+        let lines = self.address.as_ref().map_or(0, |a| a.lines.len());
+        if lines > MAX_ADDRESS_LINES {
+            return Some(format!("more than {MAX_ADDRESS_LINES} address lines"));
+        }
+        if self.other_phones.len() > MAX_OTHER_PHONES {
+            return Some(format!("more than {MAX_OTHER_PHONES} phone numbers"));
+        }
+        if self.external_ids.len() > MAX_IDS {
+            return Some(format!("more than {MAX_IDS} ids"));
+        }
+        if self.tags.len() + self.interests.len() > MAX_LABELS {
+            return Some(format!("more than {MAX_LABELS} labels"));
+        }
+        None
+    }
+
     /// Merges a later row of the same address: what it gives replaces,
     /// what it leaves empty is kept, sets are united.
     pub fn merge_later(&mut self, later: Person) {
@@ -1365,6 +1390,31 @@ mod tests {
             .unwrap();
         assert_eq!(landline.phone.as_deref(), Some("+33327123456"));
         assert_eq!(landline.sms_opt_in, None);
+    }
+
+    #[test]
+    fn a_person_may_hold_only_so_much() {
+        let mapping = Mapping::from_headers(&headers(&["email", "other_phones"]), &[]).unwrap();
+        let numbers: Vec<String> = (10..31).map(|n| format!("06 12 34 56 {n}")).collect();
+        let problems = mapping
+            .person(&["a@example.fr", &numbers.join(";")], 2, "FR")
+            .unwrap_err();
+        assert_eq!(problems, ["more than 20 phone numbers"]);
+        let fine = mapping
+            .person(&["a@example.fr", &numbers[..20].join(";")], 2, "FR")
+            .unwrap();
+        assert_eq!(fine.too_big(), None);
+        let mut many = fine.clone();
+        many.merge_later(
+            mapping
+                .person(&["a@example.fr", &numbers[20..].join(";")], 3, "FR")
+                .unwrap(),
+        );
+        assert_eq!(
+            many.too_big().as_deref(),
+            Some("more than 20 phone numbers"),
+            "rows of one address add up"
+        );
     }
 
     #[test]
