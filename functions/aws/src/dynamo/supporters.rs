@@ -26,8 +26,23 @@ enum StatusRule {
     /// (unsubscribed, imported), pending with no expiry: what was held
     /// stays...
     PendingHeld,
-    /// ...and, when the status is confirmed, it is left alone.
+    /// ...and, when the status is confirmed, bounced or complained
+    /// ([`EmailStatus::merge`]), it is left alone.
     KeepConfirmed,
+}
+
+/// The statuses a pending signup leaves as they are, as the values of a
+/// condition's `IN (...)`.
+fn kept_statuses(expr: &mut Expr) -> String {
+    [
+        EmailStatus::Confirmed,
+        EmailStatus::Bounced,
+        EmailStatus::Complained,
+    ]
+    .iter()
+    .map(|status| expr.value(status.as_str(), s(status.as_str())))
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,9 +222,9 @@ impl DynamoStore {
             }
             StatusRule::PendingUnlessConfirmed | StatusRule::PendingHeld => {
                 let pending = expr.value("status", s(EmailStatus::Pending.as_str()));
-                let confirmed = expr.value("confirmed", s(EmailStatus::Confirmed.as_str()));
+                let kept = kept_statuses(&mut expr);
                 sets.push(format!("{status_name} = {pending}"));
-                condition.push_str(&format!(" AND {status_name} <> {confirmed}"));
+                condition.push_str(&format!(" AND NOT ({status_name} IN ({kept}))"));
                 if update.until_confirmed {
                     let expires = expr.name(EXPIRES_AT);
                     condition.push_str(&if rule == StatusRule::PendingHeld {
@@ -220,8 +235,8 @@ impl DynamoStore {
                 }
             }
             StatusRule::KeepConfirmed => {
-                let confirmed = expr.value("confirmed", s(EmailStatus::Confirmed.as_str()));
-                condition.push_str(&format!(" AND {status_name} = {confirmed}"));
+                let kept = kept_statuses(&mut expr);
+                condition.push_str(&format!(" AND {status_name} IN ({kept})"));
             }
         }
         let mut adds = Vec::new();

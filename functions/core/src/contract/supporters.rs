@@ -318,6 +318,27 @@ pub(super) async fn status_and_interests<S: Store>(store: &S) {
         "set_status sets the status",
     );
     same(bounced.updated_at, minute(41), "set_status sets updated_at");
+    let again = SupporterUpdate {
+        first_name: Some("Rebond".to_owned()),
+        until_confirmed: true,
+        ..form(email)
+    };
+    store
+        .upsert_supporter(again, EmailStatus::Pending, Vec::new(), minute(41))
+        .await
+        .must("upsert_supporter (a bounced address signs up again)");
+    let still = stored(store, email).await;
+    same(
+        still.status,
+        EmailStatus::Bounced,
+        "a bounced address stays suppressed when it signs up again",
+    );
+    same(
+        still.first_name.as_deref(),
+        Some("Rebond"),
+        "what the form gave is kept",
+    );
+    same(still.expires_at, None, "and it does not expire");
 
     let unknown = "ghost@example.fr";
     let found = store.set_status(unknown, EmailStatus::Confirmed, None, minute(41));
