@@ -909,6 +909,16 @@ fn import_into_a_dynamodb_table_in_batches() {
     );
 }
 
+/// `estrade people import FILE --opt-in yes`, a dry run or with `--yes`.
+fn import_opted_in(file: &std::path::Path, root: &str, yes: bool) -> Output {
+    let file = file.to_str().unwrap();
+    let mut args = vec!["people", "import", file, "--root", root, "--opt-in", "yes"];
+    if yes {
+        args.push("--yes");
+    }
+    estrade(&args)
+}
+
 #[test]
 fn import_says_where_a_quote_is_left_open() {
     let (_dir, site) = campaign();
@@ -919,16 +929,7 @@ fn import_says_where_a_quote_is_left_open() {
         "email,first_name\r\nann@example.fr,Ann\r\n\"bob@example.fr,Bob\r\ncy@example.fr,Cy\r\n",
     )
     .unwrap();
-    let import = estrade(&[
-        "people",
-        "import",
-        path.to_str().unwrap(),
-        "--root",
-        root,
-        "--opt-in",
-        "yes",
-        "--yes",
-    ]);
+    let import = import_opted_in(&path, root, true);
     assert!(import.status.success(), "{}", text(&import.stderr));
     let stdout = text(&import.stdout);
     assert!(
@@ -987,16 +988,7 @@ fn an_import_cut_off_under_other_options_starts_again() {
         r#"{"started_at":"2026-11-20T08:00:00Z","people_written":1,"settings":"0123456789abcdef"}"#,
     )
     .unwrap();
-    let import = estrade(&[
-        "people",
-        "import",
-        path.to_str().unwrap(),
-        "--root",
-        root,
-        "--opt-in",
-        "yes",
-        "--yes",
-    ]);
+    let import = import_opted_in(&path, root, true);
     assert!(import.status.success(), "{}", text(&import.stderr));
     let stdout = text(&import.stdout);
     assert!(
@@ -1028,15 +1020,7 @@ fn import_reads_lines_ended_by_cr_alone_and_a_blank_first_line() {
     ] {
         let path = site.join(name);
         std::fs::write(&path, content).unwrap();
-        let dry = estrade(&[
-            "people",
-            "import",
-            path.to_str().unwrap(),
-            "--root",
-            root,
-            "--opt-in",
-            "yes",
-        ]);
+        let dry = import_opted_in(&path, root, false);
         let stdout = text(&dry.stdout);
         assert!(
             stdout.contains("separated by semicolons"),
