@@ -426,7 +426,8 @@ fn export(args: &PeopleArgs, format: &str, out: Option<&std::path::Path>) -> Res
         ),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut sink = Export::new(std::io::BufWriter::new(writer), format);
+    let mut sink = Export::start(std::io::BufWriter::new(writer), format)
+        .map_err(|e| format!("error: cannot write the export: {e}"))?;
     match args.store.place() {
         Where::Local(file) => {
             let store = local_store(&file)?;
@@ -494,30 +495,27 @@ struct Export<W: Write> {
 }
 
 impl<W: Write> Export<W> {
-    fn new(out: W, format: Format) -> Export<W> {
-        Export {
+    /// Writes what comes before the people: the CSV header, or the
+    /// opening of OSDI's list of people.
+    fn start(mut out: W, format: Format) -> std::io::Result<Export<W>> {
+        match format {
+            Format::Csv => write!(out, "{}\r\n", COLUMNS.join(","))?,
+            Format::Osdi => out.write_all(b"{\n\"osdi:people\": [")?,
+        }
+        Ok(Export {
             out,
             format,
             count: 0,
             taggings: Vec::new(),
-        }
+        })
     }
 
     fn person(&mut self, s: &Supporter, consents: &[ConsentRecord]) -> std::io::Result<()> {
         match self.format {
-            Format::Csv => {
-                if self.count == 0 {
-                    write!(self.out, "{}\r\n", COLUMNS.join(","))?;
-                }
-                write!(self.out, "{}\r\n", csv_row(s, consents))?;
-            }
+            Format::Csv => write!(self.out, "{}\r\n", csv_row(s, consents))?,
             Format::Osdi => {
-                let opening = if self.count == 0 {
-                    "{\n\"osdi:people\": [\n"
-                } else {
-                    ",\n"
-                };
-                self.out.write_all(opening.as_bytes())?;
+                let before: &[u8] = if self.count == 0 { b"\n" } else { b",\n" };
+                self.out.write_all(before)?;
                 serde_json::to_writer_pretty(&mut self.out, &osdi_person(s, consents))?;
                 // Interests (from the forms) and tags (from imported
                 // files) are both OSDI tags.
@@ -533,15 +531,9 @@ impl<W: Write> Export<W> {
     /// Ends the export; how many people it holds.
     fn finish(mut self) -> std::io::Result<usize> {
         match self.format {
-            Format::Csv if self.count == 0 => write!(self.out, "{}\r\n", COLUMNS.join(","))?,
             Format::Csv => {}
             Format::Osdi => {
-                let opening = if self.count == 0 {
-                    "{\n\"osdi:people\": [],\n"
-                } else {
-                    "\n],\n"
-                };
-                self.out.write_all(opening.as_bytes())?;
+                self.out.write_all(b"\n],\n")?;
                 let tags: std::collections::BTreeSet<&str> = self
                     .taggings
                     .iter()
